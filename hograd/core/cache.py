@@ -1,0 +1,49 @@
+"""Compiled variants per input signature, retraced when a recorded guard no longer holds.
+
+Graph-mode Cells and top-level gradient functions keep one of these: a call looks up its
+signature, runs the first variant whose guards hold, and traces a new variant when none does.
+Any change to a Cell's attributes moves the state epoch, which is part of every key, so a graph
+never runs with a stale constant.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable, Hashable
+
+from .errors import GuardFailure
+
+_epoch = itertools.count()
+_current_epoch = [next(_epoch)]
+
+
+def bump_state_epoch() -> None:
+    """Invalidate every cached graph: something a trace may have read has changed."""
+    _current_epoch[0] = next(_epoch)
+
+
+def state_epoch() -> int:
+    return _current_epoch[0]
+
+
+class VariantCache:
+    """``call(key, run, build)``: run a cached variant for ``key``, or build one and run it."""
+
+    def __init__(self) -> None:
+        self._variants: dict[Hashable, list[Any]] = {}
+
+    def call(self, key: Hashable, run: Callable[[Any], Any], build: Callable[[], Any]) -> Any:
+        variants = self._variants.setdefault(key, [])
+        for variant in variants:
+            try:
+                return run(variant)
+            except GuardFailure:
+                continue
+        variant = build()
+        variants.append(variant)
+        return run(variant)
+
+    def variants(self, key: Hashable) -> list[Any]:
+        return list(self._variants.get(key, ()))
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._variants.values())

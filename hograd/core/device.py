@@ -1,0 +1,40 @@
+"""What a device plugin declares: a device, whether it is usable here, and how arrays reach it."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from .. import dtype as dt
+
+
+class DeviceSpec(BaseModel):
+    """A device: its name, aliases, presence (and why not), array module, dtypes and transfers.
+
+    ``to_device(numpy_array)`` puts host data on the device; ``to_host(array)`` brings it back.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    present: bool = True
+    absent_reason: Optional[str] = None
+    array_module: Any = None
+    dtypes: tuple[dt.DType, ...] = dt.ALL
+    to_device: Callable[[np.ndarray], Any] = np.asarray
+    to_host: Callable[[Any], np.ndarray] = np.asarray
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+class KernelSpec(BaseModel):
+    """One kernel: ``fn(*arrays, **attrs) -> array`` computing ``op`` on ``device``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    op: str
+    device: str
+    fn: Callable[..., Any]

@@ -1,0 +1,114 @@
+"""Applying an op: validate, promote, infer the output, compute it on the device, record it.
+
+``apply`` is the single door every op call goes through — ``ops.Sin()(x)``, ``x * y``, backward
+rules, and the replay of graphs into an enclosing trace. Eagerly it runs the kernel; inside a
+concrete trace it runs the kernel *and* records a node; inside a symbolic trace it only records.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .. import dtype as dt
+from .errors import OpDtypeError, OpInputError
+from .ir import freeze_attrs
+from .opdef import OpDef
+from .registry import registry
+from .trace import current_trace, grad_depth
+
+
+def where() -> str:
+    """Where an error happened, for messages: eagerly, or while deriving which order."""
+    depth = grad_depth()
+    if depth == 0:
+        trace = current_trace()
+        return "while tracing" if trace is not None else "eagerly"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(depth if depth < 20 else depth % 10, "th")
+    return f"while building a {depth}{suffix}-order derivative"
+
+
+def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | None = None,
+          *, validated: bool = False):
+    """Apply ``op`` to tensors (or Python numbers) with attributes; return the output Tensor."""
+    from ..tensor import Tensor
+    opdef = op if isinstance(op, OpDef) else registry().op(op)
+    attrs = dict(attrs or {})
+    if not validated:
+        attrs = opdef.make_attrs(attrs)
+    if not opdef.variadic and len(inputs) != len(opdef.inputs):
+        raise OpInputError(f"{opdef.name} takes {len(opdef.inputs)} inputs "
+                           f"({', '.join(opdef.inputs)}), got {len(inputs)}")
+    tensors = _as_tensors(opdef, inputs)
+    device = tensors[0]._device if tensors else _default_device()
+    for index, tensor in enumerate(tensors):
+        if tensor._device is not device:
+            raise OpInputError(f"{opdef.name}: input '{input_name(opdef, index)}' is on device "
+                               f"{tensor.device} but input '{input_name(opdef, 0)}' is on "
+                               f"{device.name}; move one of them")
+    try:
+        out_aval = opdef.infer(*(t._aval for t in tensors), **attrs)
+    except OpInputError as err:
+        raise type(err)(f"{opdef.name}: {err} (device {device.name}, {where()})") from None
+    trace = current_trace()
+    data = None
+    if trace is None or not trace.symbolic:
+        datas = [t._data for t in tensors]
+        if all(d is not None for d in datas):
+            data = registry().kernel(opdef.name, device.name)(*datas, **attrs)
+    var = None
+    if trace is not None:
+        frozen = freeze_attrs(attrs)
+        var = trace.record(opdef.name, [trace.var_of(t) for t in tensors], frozen, out_aval)
+    return Tensor._traced(data, out_aval, device, trace, var)
+
+
+def input_name(opdef: OpDef, index: int) -> str:
+    if opdef.variadic:
+        return f"{opdef.inputs[0]}[{index}]"
+    return opdef.inputs[index]
+
+
+def _default_device():
+    from ..context import current_device
+    return current_device()
+
+
+def _as_tensors(opdef: OpDef, inputs: Sequence[Any]) -> list:
+    """Turn Python numbers into tensors and apply the op's dtype promotion."""
+    from ..tensor import Tensor
+    promoted = (range(len(inputs)) if opdef.promoted_inputs is None
+                else opdef.promoted_inputs)
+    if opdef.promotion == "none":
+        return [x if isinstance(x, Tensor) else _scalar_tensor(opdef, i, x, None)
+                for i, x in enumerate(inputs)]
+    tensor_dtypes = [inputs[i].dtype for i in promoted if isinstance(inputs[i], Tensor)]
+    scalar_dtypes = [dt.default_for_python(inputs[i]) for i in promoted
+                     if not isinstance(inputs[i], Tensor)]
+    if tensor_dtypes:
+        target = dt.promote(*tensor_dtypes)
+        # Python numbers are weakly typed: they take the tensors' dtype unless they are of a
+        # higher category (2.5 with an int tensor gives float32, as in PyTorch)
+        for scalar in scalar_dtypes:
+            if dt.promote(target, scalar).category != target.category:
+                target = dt.float32 if scalar.is_float else scalar
+    else:
+        target = dt.promote(*scalar_dtypes)
+    if opdef.promotion == "float" and not target.is_float:
+        target = dt.float32
+    out = []
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            x = _scalar_tensor(opdef, i, x, target if i in promoted else None)
+        elif i in promoted and x.dtype is not target:
+            x = apply("Cast", (x,), {"dtype": target}, validated=True)
+        out.append(x)
+    return out
+
+
+def _scalar_tensor(opdef: OpDef, index: int, value: Any, dtype):
+    from ..tensor import Tensor
+    if not isinstance(value, (int, float, bool, np.number, np.bool_, np.ndarray)):
+        raise OpDtypeError(f"{opdef.name}: input '{input_name(opdef, index)}' must be a Tensor or a "
+                           f"number, got {type(value).__name__} ({where()})")
+    return Tensor(value, dtype=dtype)

@@ -1,0 +1,63 @@
+"""Compiling a graph into a flat schedule of kernel calls, and running it.
+
+Compilation resolves every kernel once, binds its attributes, folds constant nodes into the
+initial slot table and numbers variables as list slots; a run is then one loop of calls with no
+tracing, no registry lookups and no attribute handling.
+"""
+from __future__ import annotations
+
+import functools
+import weakref
+from typing import Any, Sequence
+
+from .ir import Graph
+from .registry import registry
+
+
+class Executable:
+    """A graph compiled for one device: ``executable(arrays) -> list of output arrays``."""
+
+    __slots__ = ("graph", "device", "_template", "_steps", "_n_inputs", "_outputs")
+
+    def __init__(self, graph: Graph, device) -> None:
+        reg = registry()
+        slot = {var: index for index, var in enumerate(graph.inputs)}
+        template: list[Any] = [None] * len(graph.inputs)
+        steps = []
+        for node in graph.nodes:
+            slot[node.out] = len(template)
+            if node.op == "Constant":
+                template.append(device.to_device(node.attr_dict["value"].array))
+                continue
+            template.append(None)
+            kernel = reg.kernel(node.op, device.name)
+            if node.attrs:
+                kernel = functools.partial(kernel, **node.attr_dict)
+            steps.append((kernel, tuple(slot[v] for v in node.inputs), slot[node.out]))
+        self.graph = graph
+        self.device = device
+        self._template = template
+        self._steps = tuple(steps)
+        self._n_inputs = len(graph.inputs)
+        self._outputs = tuple(slot[v] for v in graph.outputs)
+
+    def __call__(self, arrays: Sequence[Any]) -> list[Any]:
+        if len(arrays) != self._n_inputs:
+            raise ValueError(f"compiled graph takes {self._n_inputs} inputs, got {len(arrays)}")
+        env = self._template.copy()
+        env[:self._n_inputs] = arrays
+        for kernel, inputs, out in self._steps:
+            env[out] = kernel(*[env[i] for i in inputs])
+        return [env[i] for i in self._outputs]
+
+
+_compiled: "weakref.WeakKeyDictionary[Graph, dict[str, Executable]]" = weakref.WeakKeyDictionary()
+
+
+def compile_graph(graph: Graph, device) -> Executable:
+    """The executable of ``graph`` on ``device``, compiled once and kept while the graph lives."""
+    per_device = _compiled.setdefault(graph, {})
+    executable = per_device.get(device.name)
+    if executable is None:
+        executable = per_device[device.name] = Executable(graph, device)
+    return executable

@@ -1,0 +1,235 @@
+"""``GradOperation``: MindSpore's gradient API on top of tracing and the transformer.
+
+``GradOperation(get_all, get_by_list, sens_param)(fn[, weights])`` returns a gradient function.
+Calling it traces ``fn`` into a graph, derives the vector-Jacobian-product graph and runs it.
+Called inside an enclosing trace (a Cell's ``construct``, or another gradient function), it copies
+the derivative graph into that trace instead, so the enclosing graph holds plain ops again and an
+outer ``GradOperation`` differentiates it once more: that is how nesting reaches any order.
+At top level, traced-and-derived graphs are compiled and cached per input signature.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .cache import VariantCache, state_epoch
+from .dispatch import apply
+from .errors import GradArgumentError, TracingError
+from .executor import compile_graph
+from .pytree import TENSOR, flatten, signature, unflatten
+from .replay import call_graph
+from .trace import ClosedGraph, Trace, current_trace, grad_scope
+from .transform import vjp_graph
+
+
+class GradOperation:
+    """Build gradient functions, MindSpore style.
+
+    - default: the gradient w.r.t. the first input, a bare tensor;
+    - ``get_all=True``: a tuple with the gradient of every tensor input;
+    - ``get_by_list=True``: gradients w.r.t. ``weights`` (a tuple for a ParameterTuple or list, a
+      bare tensor for one Parameter); with ``get_all`` too, ``(inputs_grads, weights_grads)``;
+    - ``sens_param=True``: the gradient function takes ``sens`` last, shaped like ``fn``'s output
+      (a tuple for tuple outputs); otherwise every output is weighted by ones.
+
+    >>> grad = GradOperation()(lambda x: x * x * x)
+    >>> GradOperation()(grad)(Tensor([2.0]))      # d²/dx² x³ = 6x
+    """
+
+    def __init__(self, get_all: bool = False, get_by_list: bool = False,
+                 sens_param: bool = False) -> None:
+        for name, value in (("get_all", get_all), ("get_by_list", get_by_list),
+                            ("sens_param", sens_param)):
+            if not isinstance(value, bool):
+                raise GradArgumentError(f"GradOperation: {name} must be True or False, got "
+                                        f"{value!r} of type {type(value).__name__}")
+        self.get_all = get_all
+        self.get_by_list = get_by_list
+        self.sens_param = sens_param
+        self._caches: dict[Any, VariantCache] = {}
+
+    def __call__(self, fn: Callable, weights: Any = None) -> "GradFunction":
+        from ..tensor import Parameter
+        if not callable(fn):
+            raise GradArgumentError(f"GradOperation: expected a function or Cell to "
+                                    f"differentiate, got {type(fn).__name__}")
+        single = False
+        if self.get_by_list:
+            if weights is None:
+                raise GradArgumentError(
+                    "GradOperation(get_by_list=True) needs the weights to differentiate against: "
+                    "grad_op(net, ParameterTuple(net.trainable_params()))")
+            if isinstance(weights, Parameter):
+                weights, single = (weights,), True
+            elif isinstance(weights, (tuple, list)) and all(
+                    isinstance(w, Parameter) for w in weights):
+                weights = tuple(weights)
+            else:
+                raise GradArgumentError(
+                    f"GradOperation: weights must be a Parameter, a ParameterTuple or a list of "
+                    f"Parameters, got {type(weights).__name__}")
+        elif weights is not None:
+            raise GradArgumentError("GradOperation: weights were given but get_by_list=False; "
+                                    "use GradOperation(get_by_list=True) to differentiate them")
+        else:
+            weights = ()
+        return GradFunction(self, fn, weights, single)
+
+    def _cache_for(self, fn: Callable, weights: tuple) -> VariantCache:
+        try:
+            key = (fn, tuple(id(w) for w in weights))
+            hash(key)
+        except TypeError:
+            key = (id(fn), tuple(id(w) for w in weights))
+        cache = self._caches.get(key)
+        if cache is None:
+            cache = self._caches[key] = VariantCache()
+        return cache
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """One traced-and-derived variant: the forward graph, its VJP graph and how to read them."""
+
+    forward: ClosedGraph
+    backward: ClosedGraph
+    out_structure: Any
+    n_input_grads: int
+    device: Any
+
+
+class GradFunction:
+    """The function ``GradOperation(...)(fn)`` returns; call it with ``fn``'s inputs (+ sens)."""
+
+    def __init__(self, op: GradOperation, fn: Callable, weights: tuple, single_weight: bool):
+        self.op = op
+        self.fn = fn
+        self.weights = weights
+        self.single_weight = single_weight
+
+    def __call__(self, *args: Any) -> Any:
+        sens = None
+        if self.op.sens_param:
+            if not args:
+                raise GradArgumentError("GradOperation(sens_param=True): the gradient function "
+                                        "takes fn's inputs followed by sens; got no arguments")
+            args, sens = args[:-1], args[-1]
+        leaves, structure = flatten(args)
+        if current_trace() is not None:
+            derived = self._derive(leaves, structure)
+            sens_leaves = self._sens_leaves(sens, derived)
+            outputs = call_graph(derived.backward.graph, self._bind(derived, leaves, sens_leaves))
+            return self._package(outputs)
+        from ..context import current_device
+        device = leaves[0]._device if leaves else current_device()
+        sens_key = None
+        if sens is not None:
+            sens_flat, sens_structure = flatten(sens)
+            sens_key = (sens_structure, signature(sens_flat))
+        key = (structure, signature(leaves), sens_key, state_epoch(), device.name)
+        cache = self.op._cache_for(self.fn, self.weights)
+        return cache.call(key, lambda derived: self._run(derived, leaves, sens),
+                          lambda: self._derive(leaves, structure))
+
+    # ---- deriving -------------------------------------------------------------------------------
+    def _derive(self, leaves: list, structure: Any) -> _Derived:
+        from ..context import current_device
+        device = leaves[0]._device if leaves else current_device()
+        top_level_tensors = _top_level_tensor_leaves(structure)
+        if self.op.get_all or not self.op.get_by_list:
+            if not top_level_tensors:
+                raise GradArgumentError("GradOperation: the function has no Tensor input to "
+                                        "differentiate against")
+            wrt = top_level_tensors if self.op.get_all else top_level_tensors[:1]
+        else:
+            wrt = []
+        with grad_scope():
+            with Trace() as trace:
+                inner = [trace.new_input(t._aval, t._data, t._device) for t in leaves]
+                result = self.fn(*unflatten(structure, inner))
+                out_leaves, out_structure = flatten(result)
+                if not out_leaves:
+                    raise TracingError(f"GradOperation: {_name(self.fn)} returned no Tensor "
+                                       f"({type(result).__name__}); there is nothing to "
+                                       f"differentiate")
+                weight_vars = [trace.var_of(w) for w in self.weights]
+                forward = trace.finish(out_leaves)
+            weight_positions = [forward.graph.inputs.index(v) for v in weight_vars]
+            backward = vjp_graph(forward, list(wrt) + weight_positions,
+                                 self.op.sens_param, device)
+        return _Derived(forward, backward, out_structure, len(wrt), device)
+
+    def _sens_leaves(self, sens: Any, derived: _Derived) -> list:
+        if not self.op.sens_param:
+            return []
+        sens_leaves, sens_structure = flatten(sens)
+        if sens_structure != derived.out_structure:
+            raise GradArgumentError(
+                f"GradOperation(sens_param=True): sens must mirror the output of "
+                f"{_name(self.fn)}: expected {_describe(derived.out_structure)}, got "
+                f"{_describe(sens_structure)}")
+        fixed = []
+        for index, (given, out_var) in enumerate(zip(sens_leaves, derived.forward.graph.outputs)):
+            if given.shape != out_var.aval.shape:
+                raise GradArgumentError(
+                    f"GradOperation(sens_param=True): sens[{index}] has shape {given.shape} but "
+                    f"output {index} of {_name(self.fn)} has shape {out_var.aval.shape}")
+            if given.dtype is not out_var.aval.dtype:
+                given = apply("Cast", (given,), {"dtype": out_var.aval.dtype})
+            fixed.append(given)
+        return fixed
+
+    def _bind(self, derived: _Derived, leaves: list, sens_leaves: list) -> list:
+        return [*leaves, *derived.forward.captured, *sens_leaves, *derived.backward.captured]
+
+    def _run(self, derived: _Derived, leaves: list, sens: Any) -> Any:
+        from ..tensor import Tensor
+        tensors = self._bind(derived, leaves, self._sens_leaves(sens, derived))
+        arrays = compile_graph(derived.backward.graph, derived.device)([t._data for t in tensors])
+        outputs = [Tensor._traced(a, v.aval, derived.device, None, None)
+                   for a, v in zip(arrays, derived.backward.graph.outputs)]
+        return self._package(outputs, derived.n_input_grads)
+
+    def _package(self, outputs: list, n_input_grads: int | None = None) -> Any:
+        if n_input_grads is None:
+            n_input_grads = len(outputs) - len(self.weights)
+        inputs, weights = tuple(outputs[:n_input_grads]), tuple(outputs[n_input_grads:])
+        if self.op.get_by_list:
+            weights_result = weights[0] if self.single_weight else weights
+            return (inputs, weights_result) if self.op.get_all else weights_result
+        return inputs if self.op.get_all else inputs[0]
+
+
+def _top_level_tensor_leaves(structure: Any) -> list[int]:
+    """Leaf positions of the arguments that are themselves tensors (not inside tuples)."""
+    positions, leaf = [], 0
+    for child in structure[1]:
+        if child == TENSOR:
+            positions.append(leaf)
+        leaf += _count_leaves(child)
+    return positions
+
+
+def _count_leaves(node: Any) -> int:
+    if node == TENSOR:
+        return 1
+    if node[0] == "static":
+        return 0
+    children = node[2] if node[0] == "dict" else node[1]
+    return sum(_count_leaves(c) for c in children)
+
+
+def _describe(structure: Any) -> str:
+    if structure == TENSOR:
+        return "a Tensor"
+    kind = structure[0]
+    if kind == "static":
+        return f"a {structure[1]}"
+    if kind == "dict":
+        return "a dict"
+    return f"a {kind} of {len(structure[1])} (" + ", ".join(
+        _describe(c) for c in structure[1]) + ")"
+
+
+def _name(fn: Any) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__

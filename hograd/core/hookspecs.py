@@ -1,0 +1,53 @@
+"""The hooks through which every op, device and kernel reaches hograd — built-ins included.
+
+A plugin is a module (or object) with functions marked ``@hograd.core.hookspecs.hookimpl``,
+named after the specifications below, and advertised in its distribution's metadata under the
+entry-point group ``hograd.plugins``::
+
+    # pyproject.toml of a plugin package
+    [project.entry-points."hograd.plugins"]
+    my_ops = "my_package.hograd_plugin"
+
+hograd's own ops (``hograd.ops.plugin``) and CPU device (``hograd.plugins.cpu``) are registered
+the same way, so these hooks are exercised by every run.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import pluggy
+
+PROJECT = "hograd"
+ENTRY_POINT_GROUP = "hograd.plugins"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def hograd_ops() -> Iterable["hograd.core.opdef.OpDef"]:  # noqa: F821
+    """Return the ops this plugin defines.
+
+    Called once, when hograd first builds its registry. Each item is an ``OpDef``: name, input
+    names, attribute schema, shape/dtype rule, one backward rule per input written with hograd
+    ops, sample domain. An op name registered by two plugins is an error naming both.
+    """
+
+
+@hookspec
+def hograd_devices() -> Iterable["hograd.core.device.DeviceSpec"]:  # noqa: F821
+    """Return the devices this plugin declares.
+
+    Called once, when the registry is built. A ``DeviceSpec`` says whether the device is present
+    on this machine and, when it is not, why; hograd reports absent devices instead of failing.
+    """
+
+
+@hookspec
+def hograd_kernels() -> Iterable["hograd.core.device.KernelSpec"]:  # noqa: F821
+    """Return kernels: ``KernelSpec(op=..., device=..., fn=...)``.
+
+    ``fn(*arrays, **attrs)`` computes the op on arrays of that device's array module and returns
+    one array of the dtype and shape the op's shape rule states. A plugin may supply kernels for
+    ops and devices other plugins define. Called once, after all ops and devices are known.
+    """

@@ -1,0 +1,118 @@
+"""What an op is: one pydantic record holding its name, inputs, attributes, shape rule and derivative.
+
+An op is declared once (see ``hograd/ops/``) and registered through the ``hograd_ops`` hook. The
+record is data; the dispatcher, the transformer and the checks read it, and nothing else needs to
+know about the op.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable, Literal, Optional
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator, model_validator
+
+from .errors import OpInputError
+
+# rule(cotangent, out, *inputs, **attrs) -> cotangent of one input, written with hograd ops
+# (so that it can be differentiated again), or None for a symbolic zero.
+BackwardRule = Callable[..., Any]
+
+
+class NotDifferentiable(BaseModel):
+    """Marks an input whose derivative does not exist; needing it raises with this reason."""
+
+    model_config = ConfigDict(frozen=True)
+    reason: str
+
+
+class OpDef(BaseModel):
+    """One op: everything the dispatcher, the transformer and the checks need to know about it.
+
+    ``infer(*abstract_values, **attrs)`` returns the output's ``AbstractValue`` or raises
+    ``OpInputError`` saying what is wrong. ``backward`` has one entry per input: a rule, ``None``
+    (the gradient is zero: comparisons, integer indices, stop_gradient) or ``NotDifferentiable``.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    name: str
+    inputs: tuple[str, ...]
+    infer: Callable[..., Any]
+    backward: tuple[Optional[BackwardRule | NotDifferentiable], ...] = ()
+    # instead of per-input rules: one rule returning a cotangent per input (user bprops)
+    backward_all: Optional[Callable[..., Any]] = None
+    # takes any number of inputs (calls of subgraphs)
+    variadic: bool = False
+    attributes: Optional[type[BaseModel]] = None
+    # attributes passed positionally at call time, after the tensors: ReduceSum()(x, axis)
+    call_attributes: tuple[str, ...] = ()
+    # how mixed input dtypes meet: "common" casts to the promoted dtype, "float" also turns
+    # integers into float32, "none" leaves them to the shape rule
+    promotion: Literal["none", "common", "float"] = "none"
+    promoted_inputs: Optional[tuple[int, ...]] = None
+    # an op run for its check, not its value (guards); never removed by dead-code elimination
+    effect: bool = False
+    # for ops whose kernel is the same on every device (constants, guards, calls of subgraphs)
+    kernel_factory: Optional[Callable[[Any], Callable]] = None
+    # where checks draw inputs from, and the points to avoid (kinks, poles)
+    domain: tuple[float, float] = (-2.0, 2.0)
+    functional: Optional[str] = None
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, name: str) -> str:
+        if not name.isidentifier():
+            raise ValueError(f"op name {name!r} must be a Python identifier")
+        return name
+
+    @model_validator(mode="after")
+    def _one_rule_per_input(self) -> "OpDef":
+        if self.backward_all is None and not self.variadic and len(self.backward) != len(self.inputs):
+            raise ValueError(
+                f"op {self.name}: {len(self.inputs)} inputs but {len(self.backward)} backward rules")
+        return self
+
+    @property
+    def functional_name(self) -> str:
+        return self.functional or _snake_case(self.name)
+
+    def make_attrs(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Validate attributes against the schema; a clear error names the op and the attribute."""
+        if self.attributes is None:
+            if values:
+                raise OpInputError(f"{self.name} takes no attributes, got {sorted(values)}")
+            return {}
+        try:
+            model = self.attributes(**values)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"attribute {'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}" for e in err.errors())
+            raise OpInputError(f"{self.name}: {problems}") from None
+        return model.model_dump()
+
+
+def _snake_case(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (not name[i - 1].isupper() or
+                                   (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+class StrictAttrs(BaseModel):
+    """Base for attribute schemas: unknown attributes are errors, values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True,
+                              arbitrary_types_allowed=True)
+
+
+def _to_dtype(value: Any):
+    from .. import dtype as dt
+    return dt.to_dtype(value)
+
+
+# an attribute holding a hograd dtype; names ('float32') and numpy dtypes are accepted too
+DTypeAttr = Annotated[Any, BeforeValidator(_to_dtype)]

@@ -1,0 +1,61 @@
+"""Nested arguments and results as a flat list of tensors plus a hashable structure.
+
+Tuples, lists and dicts nest; tensors are the leaves that become graph inputs or outputs; any
+other value (a Python number, a string, None) is static: part of the structure, so a different
+value means a different signature and a new trace.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import TracingError
+
+TENSOR = "T"
+
+
+def flatten(tree: Any) -> tuple[list[Any], Any]:
+    """``(leaves, structure)`` of a nested value; the structure is hashable."""
+    from ..tensor import Tensor
+    leaves: list[Any] = []
+
+    def walk(node):
+        if isinstance(node, Tensor):
+            leaves.append(node)
+            return TENSOR
+        if isinstance(node, (tuple, list)):
+            return (type(node).__name__, tuple(walk(child) for child in node))
+        if isinstance(node, dict):
+            keys = tuple(sorted(node))
+            return ("dict", keys, tuple(walk(node[k]) for k in keys))
+        try:
+            hash(node)
+        except TypeError:
+            raise TracingError(
+                f"a {type(node).__name__} cannot be an argument or result of a traced function; "
+                f"pass Tensors, numbers, strings, or tuples/lists/dicts of them") from None
+        return ("static", type(node).__name__, node)
+
+    return leaves, walk(tree)
+
+
+def unflatten(structure: Any, leaves: list[Any]) -> Any:
+    """The nested value ``flatten`` took apart, with ``leaves`` in the tensors' places."""
+    position = iter(leaves)
+
+    def build(node):
+        if node == TENSOR:
+            return next(position)
+        kind = node[0]
+        if kind == "static":
+            return node[2]
+        if kind == "dict":
+            return {k: build(child) for k, child in zip(node[1], node[2])}
+        children = [build(child) for child in node[1]]
+        return tuple(children) if kind == "tuple" else children
+
+    return build(structure)
+
+
+def signature(leaves: list[Any]) -> tuple:
+    """What a compiled graph depends on about its tensor inputs: shape, dtype, device."""
+    return tuple((t._aval, t._device.name) for t in leaves)

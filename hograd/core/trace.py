@@ -1,0 +1,136 @@
+"""Tracing: recording the ops user code applies into a graph while (usually) computing values too.
+
+A ``Trace`` is pushed while a function runs. Every op the dispatcher applies lands as a node in
+the innermost trace. Tensors the function did not receive as inputs are handled by where they
+came from: one created during the trace (a literal, ``Tensor(...)`` in ``construct``) becomes a
+constant node; one that existed before (a ``Parameter``, an attribute tensor, a tensor of an
+enclosing trace) becomes an extra graph input, a *capture*, bound to that same tensor object on
+every run — which is how Parameters become inputs that ``get_by_list`` can differentiate.
+
+A *concrete* trace computes each value as it records it, so ``if x > 0:`` can be answered (and
+recorded as a guard); a *symbolic* trace, used by the transformer, records shapes only.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .errors import TracingError
+from .ir import AbstractValue, ConstValue, Graph, Node, Var, freeze_attrs
+
+_birth_counter = itertools.count()
+_local = threading.local()
+
+
+def next_birth() -> int:
+    """A number that orders tensor creations against trace starts."""
+    return next(_birth_counter)
+
+
+def _stack() -> list["Trace"]:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+def current_trace() -> "Trace | None":
+    """The innermost active trace, or ``None`` when running eagerly."""
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
+def grad_depth() -> int:
+    """How many gradient derivations enclose the current point (for messages: the order)."""
+    return getattr(_local, "grad_depth", 0)
+
+
+class grad_scope:
+    """Counts one more level of differentiation while active."""
+
+    def __enter__(self) -> None:
+        _local.grad_depth = grad_depth() + 1
+
+    def __exit__(self, *exc) -> None:
+        _local.grad_depth = grad_depth() - 1
+
+
+@dataclass(frozen=True, eq=False)
+class ClosedGraph:
+    """A graph plus the tensors its trailing inputs capture: ``graph.inputs[n_explicit:]``."""
+
+    graph: Graph
+    captured: tuple[Any, ...]
+    n_explicit: int
+
+
+class Trace:
+    """Records nodes for one function being traced. Use as a context manager."""
+
+    def __init__(self, symbolic: bool = False) -> None:
+        self.symbolic = symbolic
+        self.birth = next_birth()
+        self.inputs: list[Var] = []
+        self.nodes: list[Node] = []
+        self.captured: list[Any] = []
+        self.capture_vars: list[Var] = []
+        self._capture_by_id: dict[int, Var] = {}
+        self._constants: dict[int, tuple[Any, Var]] = {}
+        self.active = False
+
+    def __enter__(self) -> "Trace":
+        _stack().append(self)
+        self.active = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        popped = _stack().pop()
+        assert popped is self, "traces must nest"
+        self.active = False
+
+    # ---- building ----------------------------------------------------------------------------
+    def new_input(self, aval: AbstractValue, data: Any, device: Any):
+        """A tensor that stands for a new explicit input of the graph."""
+        from ..tensor import Tensor
+        var = Var(aval)
+        self.inputs.append(var)
+        return Tensor._traced(data, aval, device, self, var)
+
+    def record(self, op: str, inputs: Sequence[Var], attrs: tuple, aval: AbstractValue) -> Var:
+        var = Var(aval)
+        self.nodes.append(Node(op, tuple(inputs), attrs, var))
+        return var
+
+    def var_of(self, tensor) -> Var:
+        """The variable standing for ``tensor`` in this trace: its own, a constant or a capture."""
+        if tensor._trace is self:
+            return tensor._var
+        key = id(tensor)
+        var = self._capture_by_id.get(key)
+        if var is not None:
+            return var
+        if key in self._constants:
+            return self._constants[key][1]
+        from ..tensor import Parameter
+        created_here = tensor._birth > self.birth and tensor._trace is None
+        if created_here and not isinstance(tensor, Parameter):
+            if tensor._data is None:
+                raise TracingError("a symbolic tensor was used outside the trace that made it")
+            host = tensor._device.to_host(tensor._data)
+            var = self.record("Constant", (), freeze_attrs({"value": ConstValue(host)}),
+                              tensor.aval)
+            self._constants[key] = (tensor, var)
+            return var
+        var = Var(tensor.aval)
+        self.captured.append(tensor)
+        self.capture_vars.append(var)
+        self._capture_by_id[key] = var
+        return var
+
+    def finish(self, outputs: Sequence[Any]) -> ClosedGraph:
+        """The traced graph; ``outputs`` are tensors of this trace (or anything ``var_of`` takes)."""
+        out_vars = tuple(self.var_of(t) for t in outputs)
+        graph = Graph(tuple(self.inputs) + tuple(self.capture_vars), tuple(self.nodes), out_vars)
+        return ClosedGraph(graph, tuple(self.captured), len(self.inputs))

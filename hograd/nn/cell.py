@@ -1,0 +1,174 @@
+"""``Cell``: the unit of a network, MindSpore style.
+
+Subclasses define ``construct``; calling the cell runs it. In ``GRAPH_MODE`` a top-level call
+traces ``construct`` once per input signature, compiles the graph and runs the compiled form
+after that; in ``PYNATIVE_MODE`` ``construct`` runs op by op. Inside a trace (another Cell's
+graph, or a gradient function) the cell is inlined into that trace. A cell with a ``bprop``
+method becomes one node whose derivative is that ``bprop``.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..core.cache import VariantCache, bump_state_epoch, state_epoch
+from ..core.dispatch import apply
+from ..core.errors import TracingError
+from ..core.executor import compile_graph
+from ..core.passes import simplify
+from ..core.pytree import flatten, signature, unflatten
+from ..core.trace import Trace, current_trace
+from ..tensor import Parameter, Tensor
+
+
+class Cell:
+    """Base class of networks: assign Parameters and sub-Cells as attributes, define construct.
+
+    >>> class Net(nn.Cell):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = Parameter(Tensor([2.0]), name="w")
+    ...     def construct(self, x):
+    ...         return x * self.w
+    """
+
+    def __init__(self, auto_prefix: bool = True, flags: Any = None) -> None:
+        object.__setattr__(self, "_params", {})
+        object.__setattr__(self, "_cells", {})
+        object.__setattr__(self, "_graphs", VariantCache())
+        object.__setattr__(self, "training", False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        params = self.__dict__.get("_params")
+        if params is None:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() in __init__ "
+                                 f"before assigning attributes")
+        cells = self.__dict__["_cells"]
+        params.pop(name, None)
+        cells.pop(name, None)
+        if isinstance(value, Parameter):
+            if value.name is None:
+                value.name = name
+            params[name] = value
+        elif isinstance(value, Cell):
+            cells[name] = value
+        object.__setattr__(self, name, value)
+        # a trace may have read the old value as a constant
+        bump_state_epoch()
+
+    def __delattr__(self, name: str) -> None:
+        self.__dict__["_params"].pop(name, None)
+        self.__dict__["_cells"].pop(name, None)
+        object.__delattr__(self, name)
+        bump_state_epoch()
+
+    def construct(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define construct(...)")
+
+    # ---- calling --------------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from ..context import GRAPH_MODE, current_mode
+        if current_trace() is not None:
+            if self._has_bprop():
+                if kwargs:
+                    raise TracingError(f"{type(self).__name__} has a bprop: call it with "
+                                       f"positional tensors only")
+                return self._call_with_bprop(args)
+            return self.construct(*args, **kwargs)
+        if current_mode() != GRAPH_MODE:
+            return self.construct(*args, **kwargs)
+        return self._call_compiled(args, kwargs)
+
+    def _has_bprop(self) -> bool:
+        return callable(getattr(type(self), "bprop", None))
+
+    def _call_compiled(self, args: tuple, kwargs: dict) -> Any:
+        from ..context import current_device
+        leaves, structure = flatten((args, kwargs))
+        device = leaves[0]._device if leaves else current_device()
+        key = (structure, signature(leaves), state_epoch(), device.name)
+
+        def build():
+            with Trace() as trace:
+                inner = [trace.new_input(t._aval, t._data, t._device) for t in leaves]
+                inner_args, inner_kwargs = unflatten(structure, inner)
+                result = self.construct(*inner_args, **inner_kwargs)
+                out_leaves, out_structure = flatten(result)
+                closed = trace.finish(out_leaves)
+            graph = simplify(closed.graph)
+            return compile_graph(graph, device), closed.captured, out_structure, graph.outputs
+
+        def run(variant):
+            executable, captured, out_structure, out_vars = variant
+            arrays = executable([t._data for t in leaves] + [t._data for t in captured])
+            outputs = [Tensor._traced(a, v.aval, device, None, None)
+                       for a, v in zip(arrays, out_vars)]
+            return unflatten(out_structure, outputs)
+
+        return self._graphs.call(key, run, build)
+
+    def _call_with_bprop(self, args: tuple) -> Tensor:
+        for index, arg in enumerate(args):
+            if not isinstance(arg, Tensor):
+                raise TracingError(f"{type(self).__name__} has a bprop: its inputs must be "
+                                   f"Tensors, argument {index} is a {type(arg).__name__}")
+        with Trace(symbolic=current_trace().symbolic) as trace:
+            inner = [trace.new_input(t._aval, t._data, t._device) for t in args]
+            result = self.construct(*inner)
+            if not isinstance(result, Tensor):
+                raise TracingError(f"{type(self).__name__} has a bprop, so construct must return "
+                                   f"one Tensor, not {type(result).__name__}")
+            closed = trace.finish([result])
+        return apply("CellCall", (*args, *closed.captured),
+                     {"graph": simplify(closed.graph), "cell": self, "n_args": len(args)})
+
+    # ---- parameters and sub-cells ---------------------------------------------------------------
+    def cells_and_names(self, prefix: str = "") -> Iterator[tuple[str, "Cell"]]:
+        """This cell and every sub-cell, each once, with its attribute path."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, cell = stack.pop(0)
+            if id(cell) in seen:
+                continue
+            seen.add(id(cell))
+            yield name, cell
+            for child_name, child in cell._cells.items():
+                stack.append((f"{name}.{child_name}" if name else child_name, child))
+
+    def parameters_and_names(self, name_prefix: str = "",
+                             expand: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Every Parameter (of sub-cells too, when ``expand``), each once, with its path."""
+        seen: set[int] = set()
+        cells = self.cells_and_names(name_prefix) if expand else [(name_prefix, self)]
+        for cell_name, cell in cells:
+            for attr, param in cell._params.items():
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    yield (f"{cell_name}.{attr}" if cell_name else attr), param
+
+    def get_parameters(self, expand: bool = True) -> Iterator[Parameter]:
+        for _, param in self.parameters_and_names(expand=expand):
+            yield param
+
+    def trainable_params(self, recurse: bool = True) -> list[Parameter]:
+        """The Parameters with ``requires_grad``, in registration order."""
+        return [p for p in self.get_parameters(expand=recurse) if p.requires_grad]
+
+    def untrainable_params(self, recurse: bool = True) -> list[Parameter]:
+        return [p for p in self.get_parameters(expand=recurse) if not p.requires_grad]
+
+    def name_cells(self) -> dict[str, "Cell"]:
+        return dict(self._cells)
+
+    def set_train(self, mode: bool = True) -> "Cell":
+        for _, cell in self.cells_and_names():
+            object.__setattr__(cell, "training", mode)
+        bump_state_epoch()
+        return self
+
+    def set_grad(self, requires_grad: bool = True) -> "Cell":
+        return self
+
+    def __repr__(self) -> str:
+        children = "".join(f"\n  ({n}): {type(c).__name__}" for n, c in self._cells.items())
+        return f"{type(self).__name__}<{children}>" if children else f"{type(self).__name__}<>"

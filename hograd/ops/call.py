@@ -1,0 +1,107 @@
+"""Calling ops from Python: the ``ops.Sin()`` classes, the ``ops.sin`` functions and ``F``.
+
+Positional arguments after an op's tensor inputs fill its call-time attributes in order
+(``ops.ReduceSum(keep_dims=True)(x, 1)`` sets ``axis=1``); keywords set any attribute.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.dispatch import apply
+from ..core.errors import OpInputError, UnknownOpError
+from ..core.opdef import OpDef
+from ..core.registry import registry
+
+
+def call_op(opdef: OpDef, args: tuple, attrs: dict[str, Any]):
+    """Split ``args`` into tensor inputs and call-time attributes, then apply the op."""
+    n_inputs = len(args) - len(opdef.call_attributes) if opdef.variadic else len(opdef.inputs)
+    inputs, extra = args[:n_inputs], args[n_inputs:]
+    if len(extra) > len(opdef.call_attributes):
+        raise OpInputError(f"{opdef.name} takes {len(opdef.inputs)} tensor input(s) "
+                           f"({', '.join(opdef.inputs)}) and then "
+                           f"{len(opdef.call_attributes) or 'no'} positional attribute(s) "
+                           f"{opdef.call_attributes or ''}; got {len(args)} arguments")
+    merged = dict(attrs)
+    for name, value in zip(opdef.call_attributes, extra):
+        if name in merged:
+            raise OpInputError(f"{opdef.name}: attribute {name!r} given twice")
+        merged[name] = value
+    return apply(opdef, inputs, merged)
+
+
+class Primitive:
+    """Base of the op classes: ``ops.MatMul(transpose_b=True)(a, b)``.
+
+    Construction validates the attributes once; each call applies the op.
+    """
+
+    op_name: str = ""
+
+    def __init__(self, **attrs: Any) -> None:
+        opdef = registry().op(self.op_name)
+        construction = {k: v for k, v in attrs.items()}
+        # validate now what is known now; call-time attributes may still come
+        known = {k: v for k, v in construction.items() if k not in opdef.call_attributes}
+        if opdef.attributes is not None:
+            fields = set(opdef.attributes.model_fields)
+            unknown = sorted(set(construction) - fields)
+            if unknown:
+                raise OpInputError(f"{opdef.name}: unknown attribute(s) {unknown}; it has "
+                                   f"{sorted(fields) or 'none'}")
+        elif known:
+            raise OpInputError(f"{opdef.name} takes no attributes, got {sorted(known)}")
+        self.opdef = opdef
+        self.attrs = construction
+
+    def __call__(self, *args: Any, **attrs: Any):
+        return call_op(self.opdef, args, {**self.attrs, **attrs})
+
+    def __repr__(self) -> str:
+        attrs = ", ".join(f"{k}={v!r}" for k, v in self.attrs.items())
+        return f"{self.op_name}({attrs})"
+
+
+_classes: dict[str, type] = {}
+
+
+def primitive_class(name: str) -> type:
+    """The user-facing class of op ``name`` (made once, on first use)."""
+    opdef = registry().op(name)
+    cls = _classes.get(name)
+    if cls is None:
+        cls = _classes[name] = type(name, (Primitive,), {
+            "op_name": opdef.name, "__doc__": opdef.doc or f"The {opdef.name} op.",
+            "__module__": "hograd.ops"})
+    return cls
+
+
+def functional_table() -> dict[str, OpDef]:
+    reg = registry()
+    return {op.functional_name: op for op in reg.ops.values()}
+
+
+def functional(name: str):
+    """The lower-case function of an op: ``ops.sin(x)``, ``ops.reduce_sum(x, axis=1)``."""
+    opdef = functional_table().get(name)
+    if opdef is None:
+        raise UnknownOpError(f"no op function named {name!r}")
+
+    def op_function(*args: Any, **attrs: Any):
+        return call_op(opdef, args, attrs)
+
+    op_function.__name__ = name
+    op_function.__doc__ = opdef.doc
+    return op_function
+
+
+class _Functions:
+    """``F.cos(x)``: the op functions, for backward rules written inside hograd."""
+
+    def __getattr__(self, name: str):
+        fn = functional(name)
+        setattr(self, name, fn)
+        return fn
+
+
+F = _Functions()

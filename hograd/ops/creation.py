@@ -1,0 +1,27 @@
+"""Ops that make tensors from attributes or from another tensor's shape; none has a derivative."""
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+from pydantic import BeforeValidator, StrictBool, StrictFloat, StrictInt
+
+from ..core.ir import AbstractValue
+from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
+from .reshaping import _as_int_tuple
+
+
+class FillAttrs(StrictAttrs):
+    dtype: DTypeAttr
+    shape: Annotated[tuple[int, ...], BeforeValidator(_as_int_tuple)]
+    value: Union[StrictBool, StrictInt, StrictFloat]
+
+
+OPS = [
+    OpDef(name="Fill", inputs=(), infer=lambda *, dtype, shape, value: AbstractValue(shape, dtype),
+          attributes=FillAttrs, call_attributes=("dtype", "shape", "value"), backward=(),
+          doc="a tensor of the given dtype and shape, every element value: Fill()(dtype, shape, v)"),
+    OpDef(name="ZerosLike", inputs=("x",), infer=lambda x: x, backward=(None,),
+          doc="zeros of x's shape and dtype"),
+    OpDef(name="OnesLike", inputs=("x",), infer=lambda x: x, backward=(None,),
+          doc="ones of x's shape and dtype"),
+]

@@ -1,0 +1,44 @@
+"""Comparisons, choosing between tensors, casting and stopping gradients."""
+from __future__ import annotations
+
+from .. import dtype as dt
+from ..core.errors import OpDtypeError
+from ..core.ir import AbstractValue
+from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
+from .call import F
+from .families import broadcast_shapes, comparison, same_dtype
+
+
+class CastAttrs(StrictAttrs):
+    dtype: DTypeAttr
+
+
+def _select_infer(condition: AbstractValue, x: AbstractValue, y: AbstractValue) -> AbstractValue:
+    if condition.dtype is not dt.bool_:
+        raise OpDtypeError(f"input 'condition' must be bool, got {condition.dtype.name}; "
+                           f"compare first (x > 0)")
+    dtype = same_dtype(("x", "y"), x, y)
+    shape = broadcast_shapes(condition.shape, x.shape, y.shape, names=("condition", "x", "y"))
+    return AbstractValue(shape, dtype)
+
+
+OPS = [
+    comparison("Equal", doc="x == y"),
+    comparison("NotEqual", doc="x != y"),
+    comparison("Less", doc="x < y"),
+    comparison("LessEqual", doc="x <= y"),
+    comparison("Greater", doc="x > y"),
+    comparison("GreaterEqual", doc="x >= y"),
+    OpDef(name="Select", inputs=("condition", "x", "y"), infer=_select_infer,
+          promotion="common", promoted_inputs=(1, 2), aliases=("Where",),
+          backward=(None,
+                    lambda g, out, c, x, y: F.select(c, g, F.zeros_like(g)),
+                    lambda g, out, c, x, y: F.select(c, F.zeros_like(g), g)),
+          doc="x where condition holds, else y (broadcasting)"),
+    OpDef(name="Cast", inputs=("x",), infer=lambda x, *, dtype: AbstractValue(x.shape, dtype),
+          attributes=CastAttrs, call_attributes=("dtype",),
+          # the transformer casts the cotangent back to the input's dtype
+          backward=(lambda g, out, x, *, dtype: g,), doc="convert to dtype: Cast()(x, dtype)"),
+    OpDef(name="StopGradient", inputs=("x",), infer=lambda x: x, backward=(None,),
+          doc="x, with a zero derivative"),
+]

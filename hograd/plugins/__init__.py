@@ -1,0 +1,1 @@
+"""Device plugins shipped with hograd: ``cpu`` (numpy, the default), ``gpu`` and ``ascend``."""

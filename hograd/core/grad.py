@@ -131,6 +131,16 @@ class GradFunction:
         return cache.call(key, lambda derived: self._run(derived, leaves, sens),
                           lambda: self._derive(leaves, structure))
 
+    def graph(self, *args: Any):
+        """The derived graph this function runs for ``args`` (same arguments as a call).
+
+        >>> print(GradOperation()(GradOperation()(ops.sin)).graph(Tensor([1.0])))
+        """
+        if self.op.sens_param:
+            args = args[:-1]
+        leaves, structure = flatten(args)
+        return self._derive(leaves, structure).backward.graph
+
     # ---- deriving -------------------------------------------------------------------------------
     def _derive(self, leaves: list, structure: Any) -> _Derived:
         from ..context import current_device

@@ -100,10 +100,16 @@ class Node:
         return dict(self.attrs)
 
     def __str__(self) -> str:
-        args = ", ".join(f"%{v.id}" for v in self.inputs)
+        return self.render({})
+
+    def render(self, names: dict[Var, int]) -> str:
+        """One line of text; ``names`` renumbers variables (unknown ones keep their id)."""
+        def name(var: Var) -> str:
+            return f"%{names.get(var, var.id)}"
+        args = ", ".join(name(v) for v in self.inputs)
         attrs = ", ".join(f"{k}={_attr_str(v)}" for k, v in self.attrs)
         sep = ", " if args and attrs else ""
-        return f"%{self.out.id}: {self.out.aval} = {self.op}({args}{sep}{attrs})"
+        return f"{name(self.out)}: {self.out.aval} = {self.op}({args}{sep}{attrs})"
 
 
 def _attr_str(value: Any) -> str:
@@ -121,9 +127,14 @@ class Graph:
     outputs: tuple[Var, ...]
 
     def __str__(self) -> str:
-        params = ", ".join(f"%{v.id}: {v.aval}" for v in self.inputs)
-        body = "".join(f"  {node}\n" for node in self.nodes)
-        outs = ", ".join(f"%{v.id}" for v in self.outputs)
+        # variables are numbered in order of definition, so a printout does not depend on
+        # how many graphs the process built before
+        names: dict[Var, int] = {}
+        for var in (*self.inputs, *(n.out for n in self.nodes)):
+            names.setdefault(var, len(names))
+        params = ", ".join(f"%{names[v]}: {v.aval}" for v in self.inputs)
+        body = "".join(f"  {node.render(names)}\n" for node in self.nodes)
+        outs = ", ".join(f"%{names.get(v, v.id)}" for v in self.outputs)
         return f"graph({params}) {{\n{body}  return ({outs})\n}}"
 
     def __hash__(self) -> int:

@@ -89,7 +89,8 @@ class OpDef(BaseModel):
             problems = "; ".join(
                 f"attribute {'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}" for e in err.errors())
             raise OpInputError(f"{self.name}: {problems}") from None
-        return model.model_dump()
+        # field values as validated (model_dump would turn dataclasses such as graphs into dicts)
+        return {name: getattr(model, name) for name in type(model).model_fields}
 
 
 def _snake_case(name: str) -> str:

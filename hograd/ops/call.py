@@ -38,9 +38,20 @@ class Primitive:
 
     op_name: str = ""
 
-    def __init__(self, **attrs: Any) -> None:
+    def __init__(self, *args: Any, **attrs: Any) -> None:
         opdef = registry().op(self.op_name)
-        construction = {k: v for k, v in attrs.items()}
+        # positional arguments fill the construction attributes in schema order, as in
+        # MindSpore: BroadcastTo((2, 3)), ReduceSum(True), Softmax(-1)
+        names = [n for n in (opdef.attributes.model_fields if opdef.attributes else ())
+                 if n not in opdef.call_attributes]
+        if len(args) > len(names):
+            raise OpInputError(f"{opdef.name}() takes at most {len(names)} positional "
+                               f"attribute(s) {tuple(names)}, got {len(args)}")
+        construction = dict(zip(names, args))
+        for name, value in attrs.items():
+            if name in construction:
+                raise OpInputError(f"{opdef.name}: attribute {name!r} given twice")
+            construction[name] = value
         # validate now what is known now; call-time attributes may still come
         known = {k: v for k, v in construction.items() if k not in opdef.call_attributes}
         if opdef.attributes is not None:

@@ -1,0 +1,19 @@
+import numpy as np
+import pytest
+
+from hograd import context
+
+
+@pytest.fixture(params=["graph", "pynative"])
+def mode(request):
+    """Run a test in GRAPH_MODE and in PYNATIVE_MODE."""
+    previous = context.get_context("mode")
+    context.set_context(mode=context.GRAPH_MODE if request.param == "graph"
+                        else context.PYNATIVE_MODE)
+    yield request.param
+    context.set_context(mode=previous)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -77,10 +77,20 @@ def vjp_graph(forward: ClosedGraph, wrt: Sequence[int], with_sens: bool, device)
 
 
 def _active_vars(graph, wrt: Sequence[int]) -> set[Var]:
-    """Float variables that depend on a differentiated input: only they carry cotangents."""
+    """Float variables that depend differentiably on a differentiated input.
+
+    Only they carry cotangents; a path through an input whose rule is ``None`` (stop_gradient,
+    a comparison) carries none, so nothing past it asks for a derivative.
+    """
+    reg = registry()
     active = {graph.inputs[i] for i in wrt if graph.inputs[i].aval.dtype.is_float}
     for node in graph.nodes:
-        if node.out.aval.dtype.is_float and any(v in active for v in node.inputs):
+        if not node.out.aval.dtype.is_float:
+            continue
+        opdef = reg.op(node.op)
+        if any(v in active and (opdef.backward_all is not None or opdef.variadic or
+                                opdef.backward[i] is not None)
+               for i, v in enumerate(node.inputs)):
             active.add(node.out)
     return active
 

@@ -1,0 +1,25 @@
+"""The hograd command."""
+import subprocess
+import sys
+
+from hograd.cli import main
+
+
+def test_demo_prints_derivatives_matching_analytic_values(capsys):
+    assert main(["demo", "--max-order", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "order 4:  0.841470984808   analytic  0.841470984808" in out
+    assert "Hessian of x²y at (4, 5): [[10, 8], [8, 0]]" in out
+
+
+def test_plugins_lists_the_builtin_plugins(capsys):
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "builtin_ops (hograd.ops.plugin" in out and "cpu (hograd.plugins.cpu" in out
+
+
+def test_python_dash_m_runs_the_demo():
+    result = subprocess.run([sys.executable, "-m", "hograd"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "largest error against the analytic values" in result.stdout

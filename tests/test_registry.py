@@ -1,0 +1,58 @@
+"""Ops, devices and kernels arrive through the pluggy hooks, found by entry points."""
+from importlib import metadata
+
+import numpy as np
+import pytest
+
+from hograd import ops
+from hograd.core.errors import PluginError
+from hograd.core.opdef import OpDef
+from hograd.core.registry import registry
+
+FOUNDATION_OPS = ["Square", "Exp", "Neg", "Mul", "MatMul", "Pow", "Log", "Div", "Sin", "Cos",
+                  "Tan", "Sinh", "Cosh", "Atanh", "Add", "Sub", "RealDiv", "Tanh", "Sigmoid",
+                  "ReLU", "Sqrt", "Reciprocal", "ReduceSum", "ReduceMean", "Reshape",
+                  "Transpose", "ExpandDims", "BroadcastTo", "Cast", "ZerosLike", "OnesLike",
+                  "Fill", "GetItem", "GetItemAdjoint", "Select", "Equal", "NotEqual", "Less",
+                  "LessEqual", "Greater", "GreaterEqual", "Softmax", "StopGradient"]
+
+
+def test_builtins_are_declared_as_entry_points():
+    names = {e.name: e.value for e in metadata.entry_points(group="hograd.plugins")}
+    assert names.get("builtin_ops") == "hograd.ops.plugin"
+    assert names.get("cpu") == "hograd.plugins.cpu"
+
+
+def test_every_foundation_op_is_registered_by_the_builtin_plugin_with_a_cpu_kernel():
+    reg = registry()
+    for name in FOUNDATION_OPS:
+        assert reg.op_provider[name] == "builtin_ops", name
+        assert reg.kernel(name, "cpu") is not None
+
+
+def test_the_cpu_device_comes_from_the_cpu_plugin():
+    reg = registry()
+    assert reg.device_provider["cpu"] == "cpu"
+    assert reg.device("CPU").name == "cpu"
+    assert {p.name: p.status for p in reg.plugins}["cpu"] == "loaded"
+
+
+def test_op_classes_and_functions_come_from_the_registry():
+    assert ops.Sin().opdef is registry().op("Sin")
+    np.testing.assert_allclose(ops.sin(np.float64(0.5)).asnumpy(), np.sin(0.5))
+    np.testing.assert_allclose(ops.reduce_sum(ops.Fill()("float64", (2, 3), 1.5),
+                                              axis=1).asnumpy(), [4.5, 4.5])
+    assert "Sin" in dir(ops) and "sin" in dir(ops)
+
+
+def test_registering_an_op_name_twice_names_both_plugins():
+    reg = registry()
+    clash = OpDef(name="Sin", inputs=("x",), infer=lambda x: x, backward=(None,))
+    with pytest.raises(PluginError, match="op 'Sin' from plugin 'intruder' is already registered "
+                                          "by plugin 'builtin_ops'"):
+        reg.add_op(clash, "intruder")
+
+
+def test_op_definitions_need_one_backward_entry_per_input():
+    with pytest.raises(ValueError, match="2 inputs but 1 backward rules"):
+        OpDef(name="Broken", inputs=("x", "y"), infer=lambda x, y: x, backward=(None,))

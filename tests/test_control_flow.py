@@ -117,3 +117,22 @@ def test_guard_on_an_integer_tensor_value(mode):
     np.testing.assert_allclose(net(f64(2.0), n3).asnumpy(), [16.0])
     np.testing.assert_allclose(Grad()(net)(f64(2.0), n3).asnumpy(), [32.0])
     assert Grad(get_all=True)(net)(f64(2.0), n2)[1].dtype == mstype.int64
+
+
+def test_reading_values_that_change_every_call_warns_about_retracing():
+    import warnings
+
+    from hograd import context
+    from hograd.core.cache import RETRACE_WARNING_AT
+
+    class Peeking(nn.Cell):
+        def construct(self, x):
+            return x * float(x)
+
+    context.set_context(mode=context.GRAPH_MODE)
+    net = Peeking()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for value in range(RETRACE_WARNING_AT):
+            np.testing.assert_allclose(net(f64(float(value))).asnumpy(), [value * value])
+    assert any("traced 16 times" in str(w.message) for w in caught)

@@ -8,6 +8,7 @@ never runs with a stale constant.
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import Any, Callable, Hashable
 
 from .errors import GuardFailure
@@ -25,6 +26,11 @@ def state_epoch() -> int:
     return _current_epoch[0]
 
 
+# Beyond this many variants for one signature, the traced code most likely reads a value that
+# changes on every call (asnumpy() in construct); say so instead of growing silently.
+RETRACE_WARNING_AT = 16
+
+
 class VariantCache:
     """``call(key, run, build)``: run a cached variant for ``key``, or build one and run it."""
 
@@ -40,6 +46,12 @@ class VariantCache:
                 continue
         variant = build()
         variants.append(variant)
+        if len(variants) == RETRACE_WARNING_AT:
+            warnings.warn(
+                f"the same input signature has been traced {RETRACE_WARNING_AT} times because "
+                f"recorded guards keep failing: the traced code branches on (or reads with "
+                f"asnumpy()/float()) values that change between calls. Use ops.Select for "
+                f"data-dependent choices, or PYNATIVE_MODE.", RuntimeWarning, stacklevel=3)
         return run(variant)
 
     def variants(self, key: Hashable) -> list[Any]:

@@ -124,7 +124,7 @@ class Tensor:
         return np.array(self._concrete("asnumpy()"), copy=True)
 
     def item(self):
-        return self._concrete("item()").item()
+        return self._scalar("item()").item()
 
     def __bool__(self) -> bool:
         if self.size != 1:
@@ -133,10 +133,15 @@ class Tensor:
         return bool(self._concrete("bool() (an if/while on a tensor)"))
 
     def __float__(self) -> float:
-        return float(self._concrete("float()"))
+        return float(self._scalar("float()"))
 
     def __int__(self) -> int:
-        return int(self._concrete("int()"))
+        return int(self._scalar("int()"))
+
+    def _scalar(self, why: str):
+        if self.size != 1:
+            raise TypeError(f"{why} needs a tensor of one element, this one has shape {self.shape}")
+        return self._concrete(why).reshape(-1)[0]
 
     def __index__(self) -> int:
         if self.dtype.category != "int":

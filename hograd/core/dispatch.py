@@ -39,6 +39,8 @@ def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | Non
     if not opdef.variadic and len(inputs) != len(opdef.inputs):
         raise OpInputError(f"{opdef.name} takes {len(opdef.inputs)} inputs "
                            f"({', '.join(opdef.inputs)}), got {len(inputs)}")
+    if opdef.composite is not None:
+        return opdef.composite(*inputs, **attrs)
     tensors = _as_tensors(opdef, inputs)
     device = tensors[0]._device if tensors else _default_device()
     for index, tensor in enumerate(tensors):

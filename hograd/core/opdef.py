@@ -36,12 +36,16 @@ class OpDef(BaseModel):
 
     name: str
     inputs: tuple[str, ...]
-    infer: Callable[..., Any]
+    infer: Optional[Callable[..., Any]] = None
     backward: tuple[Optional[BackwardRule | NotDifferentiable], ...] = ()
     # instead of per-input rules: one rule returning a cotangent per input (user bprops)
     backward_all: Optional[Callable[..., Any]] = None
-    # takes any number of inputs (calls of subgraphs)
+    # takes any number of inputs (calls of subgraphs, Concat)
     variadic: bool = False
+    # an op defined by other ops: composite(*inputs, **attrs) applies them and returns the
+    # result (a Tensor or a tuple); no kernel, shape rule or backward rule of its own, so it
+    # runs and differentiates wherever its parts do (Split, Norm)
+    composite: Optional[Callable[..., Any]] = None
     attributes: Optional[type[BaseModel]] = None
     # attributes passed positionally at call time, after the tensors: ReduceSum()(x, axis)
     call_attributes: tuple[str, ...] = ()
@@ -68,7 +72,10 @@ class OpDef(BaseModel):
 
     @model_validator(mode="after")
     def _one_rule_per_input(self) -> "OpDef":
-        if self.backward_all is None and not self.variadic and len(self.backward) != len(self.inputs):
+        if self.composite is None and self.infer is None:
+            raise ValueError(f"op {self.name}: a shape rule (infer) is required")
+        if (self.composite is None and self.backward_all is None and not self.variadic
+                and len(self.backward) != len(self.inputs)):
             raise ValueError(
                 f"op {self.name}: {len(self.inputs)} inputs but {len(self.backward)} backward rules")
         return self

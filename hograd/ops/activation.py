@@ -12,9 +12,28 @@ class SoftmaxAttrs(StrictAttrs):
     axis: int = -1
 
 
-def _softmax_infer(x: AbstractValue, *, axis: int) -> AbstractValue:
+class EluAttrs(StrictAttrs):
+    alpha: float = 1.0
+
+
+_INV_SQRT_2 = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def _gelu_grad(g, out, x):
+    # d/dx x·Φ(x) = Φ(x) + x·φ(x)
+    cdf = (F.erf(x * _INV_SQRT_2) + 1.0) * 0.5
+    return g * (cdf + x * F.exp(x * x * -0.5) * _INV_SQRT_2PI)
+
+
+def _float_input(x: AbstractValue, **_) -> AbstractValue:
     if not x.dtype.is_float:
         raise OpInputError(f"input 'x' must be a float tensor, got {x.dtype.name}")
+    return x
+
+
+def _softmax_infer(x: AbstractValue, *, axis: int) -> AbstractValue:
+    _float_input(x)
     if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
         raise OpInputError(f"axis {axis} is out of range for a tensor of rank {x.ndim}")
     return x
@@ -24,6 +43,10 @@ def _softmax_grad(g, out, x, *, axis):
     return out * (g - F.reduce_sum(g * out, axis=(axis,), keep_dims=True))
 
 
+def _log_softmax_grad(g, out, x, *, axis):
+    return g - F.exp(out) * F.reduce_sum(g, axis=(axis,), keep_dims=True)
+
+
 OPS = [
     unary("Tanh", lambda g, out, x: g * (1.0 - out * out), doc="hyperbolic tangent"),
     unary("Sigmoid", lambda g, out, x: g * out * (1.0 - out), doc="1 / (1 + e⁻ˣ)"),
@@ -31,4 +54,14 @@ OPS = [
           promotion="common", functional="relu"),
     OpDef(name="Softmax", inputs=("x",), infer=_softmax_infer, attributes=SoftmaxAttrs,
           backward=(_softmax_grad,), doc="exp(x) / sum(exp(x)) along axis"),
+    OpDef(name="LogSoftmax", inputs=("x",), infer=_softmax_infer, attributes=SoftmaxAttrs,
+          backward=(_log_softmax_grad,), doc="x - log(sum(exp(x))) along axis"),
+    unary("Softplus", lambda g, out, x: g * F.sigmoid(x), doc="log(1 + eˣ)"),
+    unary("LogSigmoid", lambda g, out, x: g * F.sigmoid(-x), doc="log(sigmoid(x))"),
+    unary("GeLU", _gelu_grad, doc="x·Φ(x) with the normal CDF Φ (exact, erf form)",
+          functional="gelu"),
+    OpDef(name="Elu", inputs=("x",), infer=_float_input,
+          attributes=EluAttrs, domain=(0.3, 2.0),
+          backward=(lambda g, out, x, *, alpha: F.select(x > 0.0, g, g * (out + alpha)),),
+          doc="x above 0, alpha·(eˣ - 1) below"),
 ]

@@ -14,4 +14,15 @@ OPS = [
     binary("Pow", lambda g, out, x, y: g * y * F.pow(x, y - 1.0),
            lambda g, out, x, y: g * out * F.log(x),
            doc="x ** y", domain=(0.3, 2.0)),
+    # ties (measure zero) send the whole gradient to x
+    binary("Maximum", lambda g, out, x, y: F.select(x >= y, g, F.zeros_like(g)),
+           lambda g, out, x, y: F.select(x >= y, F.zeros_like(g), g), doc="elementwise max"),
+    binary("Minimum", lambda g, out, x, y: F.select(x <= y, g, F.zeros_like(g)),
+           lambda g, out, x, y: F.select(x <= y, F.zeros_like(g), g), doc="elementwise min"),
+    binary("SquaredDifference", lambda g, out, x, y: g * (x - y) * 2.0,
+           lambda g, out, x, y: g * (y - x) * 2.0, doc="(x - y)²"),
+    # MindSpore's argument order: Atan2()(x, y) is the angle of the point (y, x), arctan(x / y)
+    binary("Atan2", lambda g, out, x, y: g * y / (x * x + y * y),
+           lambda g, out, x, y: -g * x / (x * x + y * y), promotion="float",
+           doc="arctan(x / y) in the quadrant of (y, x)", domain=(0.3, 2.0)),
 ]

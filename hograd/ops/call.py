@@ -15,6 +15,8 @@ from ..core.registry import registry
 
 def call_op(opdef: OpDef, args: tuple, attrs: dict[str, Any]):
     """Split ``args`` into tensor inputs and call-time attributes, then apply the op."""
+    if opdef.variadic and len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])  # MindSpore passes variadic inputs as one tuple: Concat()((x, y))
     n_inputs = len(args) - len(opdef.call_attributes) if opdef.variadic else len(opdef.inputs)
     inputs, extra = args[:n_inputs], args[n_inputs:]
     if len(extra) > len(opdef.call_attributes):

@@ -26,3 +26,27 @@ OPS = [
                                            "where it exists and undefined at 0"),
           doc="-1, 0 or 1 by the sign of x", promotion="common"),
 ]
+
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+
+OPS += [
+    # |x|' is ±1: a Select of ±g, whose own derivative is zero away from the kink
+    unary("Abs", lambda g, out, x: F.select(x > 0.0, g, -g), doc="|x|", promotion="common",
+          domain=(0.3, 2.0)),
+    unary("Erf", lambda g, out, x: g * F.exp(-(x * x)) * _TWO_OVER_SQRT_PI, doc="error function"),
+    unary("Erfc", lambda g, out, x: g * F.exp(-(x * x)) * -_TWO_OVER_SQRT_PI,
+          doc="complementary error function 1 - erf(x)"),
+    unary("Asin", lambda g, out, x: g * F.rsqrt(1.0 - x * x), doc="inverse sine",
+          domain=(-0.8, 0.8)),
+    unary("Acos", lambda g, out, x: -g * F.rsqrt(1.0 - x * x), doc="inverse cosine",
+          domain=(-0.8, 0.8)),
+    unary("Atan", lambda g, out, x: g / (x * x + 1.0), doc="inverse tangent"),
+    unary("Asinh", lambda g, out, x: g * F.rsqrt(x * x + 1.0), doc="inverse hyperbolic sine"),
+    unary("Acosh", lambda g, out, x: g * F.rsqrt(x * x - 1.0), doc="inverse hyperbolic cosine",
+          domain=(1.2, 3.0)),
+    unary("Log1p", lambda g, out, x: g / (x + 1.0), doc="log(1 + x), accurate near 0",
+          domain=(-0.5, 2.0)),
+    unary("Expm1", lambda g, out, x: g * (out + 1.0), doc="eˣ - 1, accurate near 0"),
+    unary("Rsqrt", lambda g, out, x: g * out * out * out * -0.5, doc="1 / √x",
+          domain=(0.3, 3.0)),
+]

@@ -58,3 +58,85 @@ OPS = [
           call_attributes=("axis",), backward=(_mean_grad,), promotion="float",
           doc="mean over axis (integers become float32)"),
 ]
+
+
+class CumSumAttrs(StrictAttrs):
+    axis: int
+    exclusive: StrictBool = False
+    reverse: StrictBool = False
+
+
+class NormAttrs(StrictAttrs):
+    axis: Optional[Union[int, tuple[int, ...]]] = None
+    keep_dims: StrictBool = False
+    p: int = 2
+
+    _lists_are_tuples = field_validator("axis", mode="before")(
+        ReduceAttrs._lists_are_tuples.__func__)
+
+
+def _float_reduce_infer(x: AbstractValue, *, axis, keep_dims: bool) -> AbstractValue:
+    from ..core.errors import OpInputError
+    if not x.dtype.is_float:
+        raise OpInputError(f"input 'x' must be a float tensor, got {x.dtype.name}")
+    return _reduce_infer(x, axis=axis, keep_dims=keep_dims)
+
+
+def _kept(value, x, axis, keep_dims):
+    """A reduced value reshaped so that it broadcasts against x."""
+    if keep_dims:
+        return value
+    axes = normalize_axes(axis, x.ndim)
+    return F.reshape(value, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+
+
+def _logsumexp_grad(g, out, x, *, axis, keep_dims):
+    return _kept(g, x, axis, keep_dims) * F.exp(x - _kept(out, x, axis, keep_dims))
+
+
+def _extremum_grad(g, out, x, *, axis, keep_dims):
+    # the gradient goes to the extremal elements, split evenly between ties (as in JAX)
+    hits = F.cast(F.equal(x, _kept(out, x, axis, keep_dims)), dtype=x.dtype)
+    share = hits / F.reduce_sum(hits, axis=axis, keep_dims=True)
+    return _kept(g, x, axis, keep_dims) * share
+
+
+def _prod_grad(g, out, x, *, axis, keep_dims):
+    # ∂/∂xᵢ Πx = Πx / xᵢ: exact for non-zero x; the checks' domain keeps away from 0
+    return _kept(g, x, axis, keep_dims) * _kept(out, x, axis, keep_dims) / x
+
+
+def _cumsum_infer(x: AbstractValue, *, axis: int, exclusive: bool, reverse: bool):
+    normalize_axes(axis, x.ndim)
+    return x
+
+
+def _norm(x, *, axis, keep_dims, p):
+    from ..core.errors import OpInputError
+    if p == 1:
+        return F.reduce_sum(F.abs(x), axis=axis, keep_dims=keep_dims)
+    if p == 2:
+        return F.sqrt(F.reduce_sum(x * x, axis=axis, keep_dims=keep_dims))
+    raise OpInputError(f"Norm: p must be 1 or 2, got {p}")
+
+
+OPS += [
+    OpDef(name="LogSumExp", inputs=("x",), infer=_float_reduce_infer, attributes=ReduceAttrs,
+          call_attributes=("axis",), backward=(_logsumexp_grad,), functional="logsumexp",
+          doc="log(sum(exp(x))) over axis, computed without overflow"),
+    OpDef(name="ReduceMax", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
+          call_attributes=("axis",), backward=(_extremum_grad,), doc="max over axis"),
+    OpDef(name="ReduceMin", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
+          call_attributes=("axis",), backward=(_extremum_grad,), doc="min over axis"),
+    OpDef(name="ReduceProd", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
+          call_attributes=("axis",), backward=(_prod_grad,), domain=(0.5, 1.5),
+          doc="product over axis (its derivative divides by x: undefined where x is 0)"),
+    OpDef(name="CumSum", inputs=("x",), infer=_cumsum_infer, attributes=CumSumAttrs,
+          call_attributes=("axis",), functional="cumsum",
+          # the adjoint of a running sum is the running sum in the other direction
+          backward=(lambda g, out, x, *, axis, exclusive, reverse:
+                    F.cumsum(g, axis=axis, exclusive=exclusive, reverse=not reverse),),
+          doc="running sum along axis (exclusive: without the element; reverse: from the end)"),
+    OpDef(name="Norm", inputs=("x",), attributes=NormAttrs, composite=_norm,
+          doc="p-norm (p = 1 or 2) over axis: sqrt(sum(x²)) or sum(|x|)"),
+]

@@ -4,12 +4,12 @@ Each is linear, so each derivative is another op of this module, and any order f
 """
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional, Union
 
 import numpy as np
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, field_validator
 
-from ..core.errors import OpInputError
+from ..core.errors import OpDtypeError, OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from .call import F
@@ -176,4 +176,172 @@ OPS = [
           attributes=IndexAdjointAttrs,
           doc="zeros of shape with g placed at index: the adjoint of GetItem",
           backward=(lambda g, out, x, *, index, shape: F.get_item(g, index=index),)),
+]
+
+
+# ---- ops built from the ones above ------------------------------------------------------------
+class OptionalAxesAttrs(StrictAttrs):
+    axis: Optional[Union[int, IntTuple]] = None
+
+
+class TileAttrs(StrictAttrs):
+    multiples: IntTuple
+
+
+class PadAttrs(StrictAttrs):
+    paddings: tuple[tuple[int, int], ...]
+
+    @field_validator("paddings", mode="before")
+    @classmethod
+    def _pairs(cls, value):
+        return tuple(tuple(int(v) for v in pair) for pair in value)
+
+
+class ConcatAttrs(StrictAttrs):
+    axis: int = 0
+
+
+class SplitAttrs(StrictAttrs):
+    axis: int = 0
+    output_num: int = 1
+
+
+class GatherAttrs(StrictAttrs):
+    axis: int = 0
+
+
+class GatherAdjointAttrs(StrictAttrs):
+    axis: int
+    shape: IntTuple
+
+
+def _squeeze(x, *, axis):
+    if axis is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        axes = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+        for a in sorted(axes):
+            if x.shape[a] != 1:
+                raise OpInputError(f"Squeeze: axis {a} of 'x' has size {x.shape[a]}, not 1")
+        shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
+    return F.reshape(x, shape)
+
+
+def _tile(x, *, multiples):
+    if len(multiples) < x.ndim:
+        raise OpInputError(f"Tile: multiples {multiples} must give every one of the {x.ndim} "
+                           f"axes of 'x' (shape {x.shape})")
+    shape = (1,) * (len(multiples) - x.ndim) + x.shape
+    # (s₁, s₂) → (1, s₁, 1, s₂) → broadcast (m₁, s₁, m₂, s₂) → (m₁s₁, m₂s₂)
+    interleaved = tuple(d for s in shape for d in (1, s))
+    spread = tuple(d for m, s in zip(multiples, shape) for d in (m, s))
+    tiled = F.broadcast_to(F.reshape(x, interleaved), shape=spread)
+    return F.reshape(tiled, tuple(m * s for m, s in zip(multiples, shape)))
+
+
+def _pad(x, *, paddings):
+    if len(paddings) != x.ndim or any(b < 0 or a < 0 for b, a in paddings):
+        raise OpInputError(f"Pad: paddings must hold one (before, after) pair of non-negative "
+                           f"ints per axis of 'x' (shape {x.shape}), got {paddings}")
+    shape = tuple(b + s + a for (b, a), s in zip(paddings, x.shape))
+    index = tuple(("s", b, b + s, 1) for (b, _), s in zip(paddings, x.shape))
+    return F.get_item_adjoint(x, index=index, shape=shape)
+
+
+def _axis_slice(ndim: int, axis: int, start: int, stop: int, size: int) -> tuple:
+    return tuple(("s", start, stop, 1) if i == axis else ("s", 0, size, 1) for i in range(ndim))
+
+
+def _concat_infer(*xs: AbstractValue, axis: int) -> AbstractValue:
+    if not xs:
+        raise OpInputError("needs at least one tensor")
+    first = xs[0]
+    if not -first.ndim <= axis < first.ndim:
+        raise OpInputError(f"axis {axis} is out of range for rank {first.ndim}")
+    axis %= first.ndim
+    for i, x in enumerate(xs[1:], 1):
+        if x.dtype is not first.dtype:
+            raise OpDtypeError(f"input {i} has dtype {x.dtype.name}, input 0 has "
+                               f"{first.dtype.name}; cast them to one dtype")
+        if x.ndim != first.ndim or any(a != b for j, (a, b) in enumerate(zip(x.shape, first.shape))
+                                       if j != axis):
+            raise OpInputError(f"input {i} of shape {x.shape} does not fit input 0 of shape "
+                               f"{first.shape} outside axis {axis}")
+    size = sum(x.shape[axis] for x in xs)
+    return AbstractValue(first.shape[:axis] + (size,) + first.shape[axis + 1:], first.dtype)
+
+
+def _concat_grad(g, out, *xs, axis):
+    axis %= g.ndim
+    grads, offset = [], 0
+    for x in xs:
+        size = x.shape[axis]
+        index = tuple(("s", offset, offset + size, 1) if i == axis else ("s", 0, n, 1)
+                      for i, n in enumerate(g.shape))
+        grads.append(F.get_item(g, index=index))
+        offset += size
+    return tuple(grads)
+
+
+def _stack(*xs, axis):
+    if len(xs) == 1 and isinstance(xs[0], (tuple, list)):
+        xs = tuple(xs[0])
+    if not xs:
+        raise OpInputError("Stack needs at least one tensor")
+    position = axis % (xs[0].ndim + 1)
+    return F.concat(*[F.expand_dims(x, position) for x in xs], axis=position)
+
+
+def _split(x, *, axis, output_num):
+    axis %= max(x.ndim, 1)
+    if output_num < 1 or x.shape[axis] % output_num:
+        raise OpInputError(f"Split: axis {axis} of size {x.shape[axis]} cannot be split into "
+                           f"{output_num} equal parts")
+    size = x.shape[axis] // output_num
+    return tuple(F.get_item(x, index=tuple(("s", k * size, (k + 1) * size, 1) if i == axis
+                                           else ("s", 0, n, 1) for i, n in enumerate(x.shape)))
+                 for k in range(output_num))
+
+
+def _gather_infer(params: AbstractValue, indices: AbstractValue, *, axis: int) -> AbstractValue:
+    if indices.dtype.category != "int":
+        raise OpDtypeError(f"input 'indices' must be an integer tensor, got {indices.dtype.name}")
+    if not -params.ndim <= axis < params.ndim:
+        raise OpInputError(f"axis {axis} is out of range for 'params' of rank {params.ndim}")
+    axis %= params.ndim
+    return AbstractValue(params.shape[:axis] + indices.shape + params.shape[axis + 1:],
+                         params.dtype)
+
+
+def _gather_adjoint_infer(g: AbstractValue, indices: AbstractValue, *, axis: int, shape):
+    expected = _gather_infer(AbstractValue(tuple(shape), g.dtype), indices, axis=axis).shape
+    if g.shape != expected:
+        raise OpInputError(f"'g' has shape {g.shape}, gathering from {shape} gives {expected}")
+    return AbstractValue(tuple(shape), g.dtype)
+
+
+OPS += [
+    OpDef(name="Squeeze", inputs=("x",), attributes=OptionalAxesAttrs, composite=_squeeze,
+          doc="drop axes of size 1 (all, or those named)"),
+    OpDef(name="Tile", inputs=("x",), attributes=TileAttrs, composite=_tile,
+          doc="repeat x multiples[i] times along axis i"),
+    OpDef(name="Pad", inputs=("x",), attributes=PadAttrs, composite=_pad,
+          doc="pad with zeros: paddings holds (before, after) per axis"),
+    OpDef(name="Concat", inputs=("xs",), variadic=True, infer=_concat_infer,
+          attributes=ConcatAttrs, backward_all=_concat_grad,
+          doc="join tensors along axis: Concat(axis)((x, y))"),
+    OpDef(name="Stack", inputs=("xs",), variadic=True, attributes=ConcatAttrs, composite=_stack,
+          doc="stack tensors along a new axis: Stack(axis)((x, y))"),
+    OpDef(name="Split", inputs=("x",), attributes=SplitAttrs, composite=_split,
+          doc="a tuple of output_num equal parts along axis"),
+    OpDef(name="Gather", inputs=("params", "indices"), infer=_gather_infer,
+          attributes=GatherAttrs, call_attributes=("axis",),
+          backward=(lambda g, out, params, indices, *, axis:
+                    F.gather_adjoint(g, indices, axis=axis, shape=params.shape), None),
+          doc="take slices of params along axis at integer indices: Gather()(params, idx, axis)"),
+    OpDef(name="GatherAdjoint", inputs=("g", "indices"), infer=_gather_adjoint_infer,
+          attributes=GatherAdjointAttrs,
+          backward=(lambda g, out, x, indices, *, axis, shape: F.gather(g, indices, axis=axis),
+                    None),
+          doc="zeros of shape with g added at the gathered positions: the adjoint of Gather"),
 ]

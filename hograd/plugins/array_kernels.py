@@ -46,6 +46,59 @@ def kernels_for(xp) -> dict[str, Callable]:
         out[numpy_index(index)] = g
         return out
 
+    def logsumexp(x, *, axis, keep_dims):
+        axes_ = axes(x, axis)
+        top = xp.max(x, axis=axes_, keepdims=True)
+        top = xp.where(xp.isfinite(top), top, xp.zeros_like(top))
+        out = xp.log(xp.sum(xp.exp(x - top), axis=axes_, keepdims=True)) + top
+        return out if keep_dims else xp.reshape(out, tuple(
+            s for i, s in enumerate(x.shape) if i not in axes_))
+
+    def log_softmax(x, *, axis):
+        shifted = x - xp.max(x, axis=axis, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+    def softplus(x):
+        # log(1 + eˣ) = max(x, 0) + log1p(e^-|x|): no overflow
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def elu(x, *, alpha):
+        return xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
+
+    def batch_matmul(a, b, *, transpose_a, transpose_b):
+        return xp.matmul(xp.matrix_transpose(a) if transpose_a else a,
+                         xp.matrix_transpose(b) if transpose_b else b)
+
+    def cumsum(x, *, axis, exclusive, reverse):
+        axis %= x.ndim
+        if reverse:
+            x = xp.flip(x, axis=axis)
+        out = xp.cumulative_sum(x, axis=axis, include_initial=exclusive)
+        if exclusive:
+            out = xp.take(out, xp.arange(x.shape[axis]), axis=axis)
+        return xp.flip(out, axis=axis) if reverse else out
+
+    def gather(params, indices, *, axis):
+        axis %= params.ndim
+        flat = xp.take(params, xp.reshape(indices, (-1,)), axis=axis)
+        return xp.reshape(flat, params.shape[:axis] + indices.shape + params.shape[axis + 1:])
+
+    def gather_adjoint(g, indices, *, axis, shape):
+        # sum g into the gathered rows through a one-hot product: array-API only, no scatter
+        axis %= len(shape)
+        n = shape[axis]
+        flat_indices = xp.reshape(indices, (-1,)) % n
+        onehot = xp.astype(flat_indices[:, None] == xp.arange(n)[None, :], g.dtype)
+        moved = xp.moveaxis(g, tuple(range(axis, axis + indices.ndim)),
+                            tuple(range(indices.ndim)))
+        rest = moved.shape[indices.ndim:]
+        rows = xp.reshape(moved, (flat_indices.shape[0], -1))
+        summed = xp.reshape(xp.matmul(xp.matrix_transpose(onehot), rows), (n,) + rest)
+        return xp.moveaxis(summed, 0, axis)
+
+    def concat(*xs, axis):
+        return xp.concat(xs, axis=axis)
+
     table: dict[str, Callable] = {
         "Neg": xp.negative, "Square": xp.square, "Exp": xp.exp, "Log": xp.log,
         "Sqrt": xp.sqrt, "Reciprocal": lambda x: 1 / x, "Sin": xp.sin, "Cos": xp.cos,
@@ -67,6 +120,21 @@ def kernels_for(xp) -> dict[str, Callable]:
         "LessEqual": xp.less_equal, "Greater": xp.greater, "GreaterEqual": xp.greater_equal,
         "Select": xp.where, "Cast": lambda x, *, dtype: xp.astype(x, dtype.numpy),
         "StopGradient": lambda x: x,
+        "Abs": xp.abs, "Asin": xp.asin, "Acos": xp.acos, "Atan": xp.atan, "Asinh": xp.asinh,
+        "Acosh": xp.acosh, "Log1p": xp.log1p, "Expm1": xp.expm1,
+        "Rsqrt": lambda x: 1 / xp.sqrt(x), "Softplus": softplus,
+        "LogSigmoid": lambda x: -softplus(-x), "Elu": elu, "LogSoftmax": log_softmax,
+        "Maximum": xp.maximum, "Minimum": xp.minimum,
+        "SquaredDifference": lambda x, y: xp.square(x - y), "Atan2": xp.atan2,
+        "LogSumExp": logsumexp,
+        "ReduceMax": lambda x, *, axis, keep_dims: xp.max(x, axis=axes(x, axis),
+                                                          keepdims=keep_dims),
+        "ReduceMin": lambda x, *, axis, keep_dims: xp.min(x, axis=axes(x, axis),
+                                                          keepdims=keep_dims),
+        "ReduceProd": lambda x, *, axis, keep_dims: xp.prod(x, axis=axes(x, axis),
+                                                            keepdims=keep_dims, dtype=x.dtype),
+        "CumSum": cumsum, "BatchMatMul": batch_matmul, "Concat": concat,
+        "Gather": gather, "GatherAdjoint": gather_adjoint,
     }
     return {name: _returns_array(xp, kernel) for name, kernel in table.items()}
 

@@ -1,6 +1,8 @@
 """The ``hograd`` command (also ``python -m hograd``).
 
-``hograd demo`` (the default) shows nested derivatives computed and checked on the CPU;
+``hograd capabilities`` (the default) runs every op's derivative checks on every device and
+prints the capability matrix (Markdown, JSON or HTML);
+``hograd demo`` shows nested derivatives computed and checked on the CPU;
 ``hograd ops`` lists the registered ops with their providers and devices;
 ``hograd plugins`` lists the plugins and what each registered.
 """
@@ -41,6 +43,46 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if worst < 1e-9 else 1
 
 
+def _progress_bar(stream):
+    """A one-line progress bar on a terminal; nothing in a pipe."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int, label: str) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done == total else ""
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+                     f"{label[:40]:40s}{end}")
+        stream.flush()
+    return show
+
+
+def _capabilities(args: argparse.Namespace) -> int:
+    import json
+
+    from .capabilities.report import CapabilityReport, build_report, to_html, to_markdown
+    from .core.registry import registry
+    if args.schema:
+        print(json.dumps(CapabilityReport.model_json_schema(), indent=2))
+        return 0
+    split = lambda text: [t for t in (text or "").split(",") if t]  # noqa: E731
+    report = build_report(registry(), devices=split(args.device) or None,
+                          ops=split(args.ops) or None, max_order=args.max_order, seed=args.seed,
+                          progress=_progress_bar(sys.stderr))
+    text = {"md": to_markdown, "html": to_html,
+            "json": lambda r: r.model_dump_json(indent=2)}[args.format](report)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text if text.endswith("\n") else text + "\n")
+    else:
+        print(text)
+    broken = report.broken_claims()
+    for line in broken:
+        print(f"claim broken: {line}", file=sys.stderr)
+    return 1 if broken else 0
+
+
 def _ops(args: argparse.Namespace) -> int:
     from .core.registry import registry
     reg = registry()
@@ -74,15 +116,26 @@ def _plugins(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hograd", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command")
+    caps = commands.add_parser("capabilities",
+                               help="run the derivative checks and print the capability matrix")
+    caps.add_argument("--device", help="comma-separated devices (default: every registered one)")
+    caps.add_argument("--max-order", type=int, default=4)
+    caps.add_argument("--ops", help="comma-separated op names (default: all)")
+    caps.add_argument("--format", choices=("md", "json", "html"), default="md")
+    caps.add_argument("--output", help="write to this file instead of standard output")
+    caps.add_argument("--seed", type=int, default=0)
+    caps.add_argument("--schema", action="store_true",
+                      help="print the JSON schema of the report and exit")
     demo = commands.add_parser("demo", help="nested derivatives, checked against analytic values")
     demo.add_argument("--device", default="CPU")
     demo.add_argument("--max-order", type=int, default=4)
     commands.add_parser("ops", help="list registered ops")
     commands.add_parser("plugins", help="list plugins and what they registered")
     args = parser.parse_args(argv)
-    handler = {"demo": _demo, "ops": _ops, "plugins": _plugins}.get(args.command or "demo")
     if args.command is None:
-        args = parser.parse_args(["demo", *(argv or [])])
+        args = parser.parse_args(["capabilities"])
+    handler = {"capabilities": _capabilities, "demo": _demo, "ops": _ops,
+               "plugins": _plugins}[args.command]
     return handler(args)
 
 

@@ -17,3 +17,12 @@ def mode(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """A copy of the registry that a test may add ops, devices and kernels to."""
+    from hograd.core import registry as registry_module
+    scratch = registry_module.registry().copy()
+    monkeypatch.setattr(registry_module, "_registry", scratch)
+    yield scratch

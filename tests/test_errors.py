@@ -62,10 +62,9 @@ def test_device_target_is_case_insensitive():
     context.set_context(device_target="CPU")
 
 
-def test_an_op_without_a_kernel_names_the_op_the_device_and_where_it_exists():
-    reg = registry()
-    if "kernelless" not in reg.devices:
-        reg.add_device(DeviceSpec(name="kernelless", aliases=("Kernelless",)), "test-suite")
+def test_an_op_without_a_kernel_names_the_op_the_device_and_where_it_exists(scratch_registry):
+    scratch_registry.add_device(DeviceSpec(name="kernelless", aliases=("Kernelless",)),
+                                "test-suite")
     context.set_context(device_target="Kernelless")
     try:
         x = Tensor([1.0, 2.0])

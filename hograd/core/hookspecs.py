@@ -51,3 +51,13 @@ def hograd_kernels() -> Iterable["hograd.core.device.KernelSpec"]:  # noqa: F821
     one array of the dtype and shape the op's shape rule states. A plugin may supply kernels for
     ops and devices other plugins define. Called once, after all ops and devices are known.
     """
+
+
+@hookspec
+def hograd_op_specs() -> Iterable["hograd.capabilities.spec.OpSpec"]:  # noqa: F821
+    """Return check specifications for ops (usually the plugin's own).
+
+    Each ``OpSpec`` gives sample inputs (shapes, domain, fixed values for indices), the
+    derivative order the op claims, and expected failures with their reasons. ``hograd
+    capabilities`` runs them on every device; an op without a spec is reported as unchecked.
+    """

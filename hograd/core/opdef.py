@@ -60,6 +60,9 @@ class OpDef(BaseModel):
     # where checks draw inputs from, and the points to avoid (kinks, poles)
     domain: tuple[float, float] = (-2.0, 2.0)
     functional: Optional[str] = None
+    # emitted by the tracer itself (constants, guards, calls of subgraphs): not a user op, not
+    # in the capability matrix
+    internal: bool = False
     aliases: tuple[str, ...] = ()
     doc: str = ""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from .device import DeviceSpec, KernelSpec
 from .errors import (DeviceAbsentError, MissingKernelError, PluginError, UnknownDeviceError,
@@ -27,8 +27,17 @@ class Registry:
         self._device_names: dict[str, str] = {}
         self.kernels: dict[tuple[str, str], Callable] = {}
         self.kernel_provider: dict[tuple[str, str], str] = {}
+        self.specs: dict[str, Any] = {}
+        self.spec_provider: dict[str, str] = {}
         self.plugins: list[PluginRecord] = []
         self._factory_kernels: dict[tuple[str, str], Callable] = {}
+
+    def copy(self) -> "Registry":
+        """An independent registry with the same contents (tests add ops to a copy)."""
+        clone = Registry()
+        for name, value in vars(self).items():
+            setattr(clone, name, value.copy() if isinstance(value, (dict, list)) else value)
+        return clone
 
     # ---- building -------------------------------------------------------------------------
     def add_op(self, op: OpDef, provider: str) -> None:
@@ -58,6 +67,16 @@ class Registry:
         name = self.ops[kernel.op].name
         self.kernels[(name, kernel.device)] = kernel.fn
         self.kernel_provider[(name, kernel.device)] = provider
+
+    def add_spec(self, spec, provider: str) -> None:
+        if spec.op not in self.ops:
+            raise PluginError(f"plugin {provider!r} gives a check spec for unknown op {spec.op!r}")
+        name = self.ops[spec.op].name
+        if name in self.specs:
+            raise PluginError(f"op {name!r} already has a check spec from plugin "
+                              f"{self.spec_provider[name]!r}; plugin {provider!r} gives another")
+        self.specs[name] = spec
+        self.spec_provider[name] = provider
 
     # ---- lookups ----------------------------------------------------------------------------
     def op(self, name: str) -> OpDef:
@@ -133,7 +152,7 @@ def _build() -> Registry:
     reg.plugins = records
     by_name = {r.name: r for r in records}
     for hook, add in (("hograd_ops", reg.add_op), ("hograd_devices", reg.add_device),
-                      ("hograd_kernels", reg.add_kernel)):
+                      ("hograd_kernels", reg.add_kernel), ("hograd_op_specs", reg.add_spec)):
         for impl in getattr(manager.hook, hook).get_hookimpls():
             record = by_name.get(impl.plugin_name)
             try:
@@ -148,5 +167,11 @@ def _build() -> Registry:
                 continue
             if record is not None:
                 record.provided.setdefault(hook.removeprefix("hograd_"), []).extend(
-                    getattr(i, "name", None) or f"{i.op}@{i.device}" for i in items)
+                    _describe(i) for i in items)
     return reg
+
+
+def _describe(item: Any) -> str:
+    if isinstance(item, KernelSpec):
+        return f"{item.op}@{item.device}"
+    return getattr(item, "name", None) or getattr(item, "op", None) or repr(item)

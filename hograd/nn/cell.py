@@ -16,6 +16,7 @@ from ..core.errors import TracingError
 from ..core.executor import compile_graph
 from ..core.passes import simplify
 from ..core.pytree import flatten, signature, unflatten
+from ..core.staging import stage_with_structure
 from ..core.trace import Trace, current_trace
 from ..tensor import Parameter, Tensor
 
@@ -88,13 +89,9 @@ class Cell:
         key = (structure, signature(leaves), state_epoch(), device.name)
 
         def build():
-            with Trace() as trace:
-                inner = [trace.new_input(t._aval, t._data, t._device) for t in leaves]
-                inner_args, inner_kwargs = unflatten(structure, inner)
-                result = self.construct(*inner_args, **inner_kwargs)
-                out_leaves, out_structure = flatten(result)
-                closed = trace.finish(out_leaves)
-            graph = simplify(closed.graph)
+            closed, out_structure = stage_with_structure(
+                lambda a, kw: self.construct(*a, **kw), leaves, structure)
+            graph = closed.graph
             return compile_graph(graph, device), closed.captured, out_structure, graph.outputs
 
         def run(variant):

@@ -10,6 +10,7 @@ from .linalg import OPS as LINALG
 from .reduction import OPS as REDUCTION
 from .reshaping import OPS as RESHAPING
 from .selection import OPS as SELECTION
+from .specs import SPECS
 from .structural import OPS as STRUCTURAL
 
 BUILTIN_OPS = (ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG + REDUCTION + RESHAPING + CREATION
@@ -19,3 +20,8 @@ BUILTIN_OPS = (ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG + REDUCTION + RESH
 @hookimpl
 def hograd_ops():
     return list(BUILTIN_OPS)
+
+
+@hookimpl
+def hograd_op_specs():
+    return list(SPECS)

@@ -69,12 +69,12 @@ def _cell_bprop(cotangent, out, *inputs, graph, cell, n_args):
 
 OPS = [
     OpDef(name="Constant", inputs=(), infer=_constant_infer, attributes=ConstantAttrs,
-          backward=(), kernel_factory=_constant_kernel, doc="a constant array"),
+          backward=(), kernel_factory=_constant_kernel, internal=True, doc="a constant array"),
     OpDef(name="Guard", inputs=("x",), infer=lambda x, *, expected: x, attributes=GuardAttrs,
-          backward=(None,), effect=True, kernel_factory=_guard_kernel,
+          backward=(None,), effect=True, kernel_factory=_guard_kernel, internal=True,
           doc="x, checked to equal the value the trace saw; otherwise the graph is retraced"),
     OpDef(name="CellCall", inputs=("args",), variadic=True, attributes=CellCallAttrs,
           infer=lambda *avals, graph, cell, n_args: graph.outputs[0].aval,
-          backward_all=_cell_bprop, kernel_factory=_cell_call_kernel,
+          backward_all=_cell_bprop, kernel_factory=_cell_call_kernel, internal=True,
           doc="a Cell with a user bprop, as one node whose derivative is that bprop"),
 ]

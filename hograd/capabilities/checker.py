@@ -1,0 +1,187 @@
+"""Running an op's spec on a device, order by order, and deciding the cell's status.
+
+Statuses: ``verified`` (to an order), ``wrong`` (the first order whose check failed, and the
+figures), ``not differentiable`` / ``zero by definition`` (as the spec documents, and checked),
+``expected failure`` (as the spec documents), ``no kernel``, ``device absent`` (with the reason),
+``inconclusive`` (finite differences too noisy to decide, with the figures), ``unchecked`` (no
+spec), ``error`` (the check itself crashed). A claim that does not hold — an order the spec
+claims that fails, an expected failure that passes, a non-differentiable op that differentiates —
+sets ``claim_ok`` to False.
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import numpy as np
+from pydantic import BaseModel
+
+from .. import context
+from ..checks import as_tuple, check_derivatives
+from ..core.errors import HogradError, NotDifferentiableError
+from ..core.grad import GradOperation
+from ..core.opdef import NotDifferentiable, OpDef
+from ..core.registry import Registry
+from ..ops.call import call_op
+from ..tensor import Tensor
+from .spec import OpSpec, Sample
+
+STATUSES = ("verified", "wrong", "not differentiable", "zero by definition", "expected failure",
+            "no kernel", "device absent", "inconclusive", "unchecked", "error")
+
+
+class OrderResult(BaseModel):
+    """One order of one sample: AD's directional value against the difference quotient."""
+
+    order: int
+    sample: int
+    ok: bool
+    ad: float
+    finite_difference: float
+    error: float
+    tolerance: float
+
+
+class CellResult(BaseModel):
+    """One op on one device."""
+
+    status: str
+    verified_order: int = 0
+    detail: str = ""
+    claim_ok: bool = True
+    orders: list[OrderResult] = []
+    seconds: float = 0.0
+
+
+def kernel_devices(registry: Registry, op: OpDef) -> Optional[list[str]]:
+    """Devices with a kernel for ``op``; None when it needs none (composites, generic kernels)."""
+    if op.composite is not None or op.kernel_factory is not None:
+        return None
+    return sorted(d for (name, d) in registry.kernels if name == op.name)
+
+
+def check_cell(registry: Registry, op: OpDef, device_name: str, max_order: int,
+               seed: int = 0) -> CellResult:
+    """Check ``op`` on ``device_name`` up to ``max_order``; never raises."""
+    started = time.perf_counter()
+    result = _check(registry, op, device_name, max_order, seed)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _check(registry: Registry, op: OpDef, device_name: str, max_order: int,
+           seed: int) -> CellResult:
+    device = registry.devices[device_name]
+    if not device.present:
+        return CellResult(status="device absent", detail=device.absent_reason or "")
+    having = kernel_devices(registry, op)
+    if having is not None and device_name not in having:
+        return CellResult(status="no kernel",
+                          detail=f"kernels on: {', '.join(having) or 'no device'}")
+    spec: Optional[OpSpec] = registry.specs.get(op.name)
+    if spec is None:
+        return CellResult(status="unchecked", detail="no check spec registered for this op")
+    previous = context.get_context("device_target")
+    context.set_context(device_target=device_name)
+    try:
+        if spec.derivative == "none":
+            return _check_not_differentiable(op, spec, seed)
+        if spec.derivative == "zero":
+            return _check_zero(op, spec, seed)
+        return _check_orders(op, spec, max_order, seed)
+    except Exception as err:  # a crashing check is a finding, not a reason to stop the matrix
+        return CellResult(status="error", claim_ok=False, detail=f"{type(err).__name__}: {err}")
+    finally:
+        context.set_context(device_target=previous)
+
+
+def _inputs(op: OpDef, sample: Sample, rng: np.random.Generator) -> list[np.ndarray]:
+    return [item.make(op.domain, rng) for item in sample.inputs]
+
+
+def _caller(op: OpDef, sample: Sample):
+    def call(*inputs):
+        args = (tuple(inputs[0]),) if sample.tuple_input else inputs
+        return call_op(op, args, dict(sample.attrs))
+    return call
+
+
+def _check_orders(op: OpDef, spec: OpSpec, max_order: int, seed: int) -> CellResult:
+    rng = np.random.default_rng(seed)
+    orders: list[OrderResult] = []
+    first_failure: Optional[tuple[int, str, bool]] = None  # (order, detail, inconclusive)
+    for index, sample in enumerate(spec.samples):
+        checks = check_derivatives(_caller(op, sample), _inputs(op, sample, rng), max_order,
+                                   seed=seed + index, eps=spec.eps, rtol=spec.rtol,
+                                   atol=spec.atol, tuple_input=sample.tuple_input)
+        for check in checks:
+            orders.append(OrderResult(order=check.order, sample=index, ok=check.ok,
+                                      ad=check.ad, finite_difference=check.finite_difference,
+                                      error=check.error, tolerance=check.tolerance))
+            if not check.ok and (first_failure is None or check.order < first_failure[0]):
+                figures = (f"sample {index}, order {check.order}: AD {check.ad:.10g}, finite "
+                           f"difference {check.finite_difference:.10g} (at 2ε "
+                           f"{check.finite_difference_2eps:.10g}), tolerance "
+                           f"{check.tolerance:.2g}")
+                first_failure = (check.order, figures, check.inconclusive)
+    if first_failure is None:
+        claim_ok = all(k > max_order for k in spec.expected_failures)
+        detail = "" if claim_ok else (
+            f"expected failure at order {min(spec.expected_failures)} now passes: "
+            f"remove it from the spec ({spec.expected_failures[min(spec.expected_failures)]})")
+        return CellResult(status="verified", verified_order=max_order, claim_ok=claim_ok,
+                          detail=detail, orders=orders)
+    order, figures, inconclusive = first_failure
+    if order in spec.expected_failures:
+        return CellResult(status="expected failure", verified_order=order - 1, orders=orders,
+                          detail=f"order {order}: {spec.expected_failures[order]}")
+    claim_ok = order > spec.max_order
+    status = "inconclusive" if inconclusive else "wrong"
+    return CellResult(status=status, verified_order=order - 1, claim_ok=claim_ok or inconclusive,
+                      detail=figures, orders=orders)
+
+
+def _check_not_differentiable(op: OpDef, spec: OpSpec, seed: int) -> CellResult:
+    rng = np.random.default_rng(seed)
+    sample = spec.samples[0]
+    inputs = [Tensor(a) for a in _inputs(op, sample, rng)]
+    call = _caller(op, sample)
+    call(*inputs)  # the forward pass must run
+    if not any(t.dtype.is_float for t in inputs):
+        return CellResult(status="not differentiable", detail=spec.reason or "")
+    declared = [r.reason for r in op.backward if isinstance(r, NotDifferentiable)]
+    try:
+        GradOperation(get_all=True)(call)(*inputs)
+    except NotDifferentiableError:
+        return CellResult(status="not differentiable", detail=spec.reason or (declared[0] if declared else ""))
+    return CellResult(status="wrong", claim_ok=False,
+                      detail="documented as not differentiable, but differentiating it did not "
+                             "raise NotDifferentiableError")
+
+
+def _check_zero(op: OpDef, spec: OpSpec, seed: int) -> CellResult:
+    rng = np.random.default_rng(seed)
+    for sample in spec.samples:
+        inputs = [Tensor(a) for a in _inputs(op, sample, rng)]
+        grads = as_tuple(GradOperation(get_all=True)(_caller(op, sample))(*inputs))
+        if any(np.any(g.asnumpy() != 0) for g in grads):
+            return CellResult(status="wrong", claim_ok=False,
+                              detail="documented zero derivative is not zero")
+    return CellResult(status="zero by definition", detail=spec.reason or "")
+
+
+def node_counts(op: OpDef, spec: Optional[OpSpec], max_order: int, seed: int = 0) -> list[int]:
+    """Nodes of the k-th derivative graph of the first sample after passes, k = 1..max_order."""
+    from ..checks import derivative_levels
+    from ..core.staging import stage
+    if spec is None or spec.derivative != "checked":
+        return []
+    rng = np.random.default_rng(seed)
+    sample = spec.samples[0]
+    tensors = [Tensor(a) for a in _inputs(op, sample, rng)]
+    try:
+        levels, arguments = derivative_levels(_caller(op, sample), tensors, max_order, rng,
+                                              sample.tuple_input)
+        return [len(stage(levels[k], arguments[k]).graph.nodes) for k in range(1, max_order + 1)]
+    except HogradError:
+        return []

@@ -108,6 +108,8 @@ def _plugins(args: argparse.Namespace) -> int:
               f"{record.status}")
         if record.error:
             print(f"  error: {record.error}")
+        if record.hooks:
+            print(f"  hooks: {', '.join(record.hooks)}")
         for hook, items in record.provided.items():
             print(f"  {hook}: {len(items)} ({', '.join(items[:8])}{', …' if len(items) > 8 else ''})")
     return 0

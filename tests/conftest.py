@@ -1,3 +1,8 @@
+import os
+
+# the suite runs with strict plugin loading: a plugin that fails raises instead of warning
+os.environ.setdefault("HOGRAD_STRICT_PLUGINS", "1")
+
 import numpy as np
 import pytest
 

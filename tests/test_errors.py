@@ -52,7 +52,8 @@ def test_elementwise_ops_promote_mixed_dtypes_like_pytorch():
 
 def test_unknown_device_target_lists_the_registered_devices():
     with pytest.raises(UnknownDeviceError, match=r"unknown device target 'TPU'; registered "
-                                                 r"devices: cpu \(CPU\)"):
+                                                 r"devices: ascend \(Ascend/npu\), cpu \(CPU\), "
+                                                 r"gpu \(GPU/cuda\)"):
         context.set_context(device_target="TPU")
     assert context.get_context("device_target") == "CPU"
 

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from .. import context
+from .. import dtype as dt
 from ..checks import as_tuple, check_derivatives
 from ..core.errors import HogradError, NotDifferentiableError
 from ..core.grad import GradOperation
@@ -88,6 +89,8 @@ def _check(registry: Registry, op: OpDef, device_name: str, max_order: int,
             return _check_not_differentiable(op, spec, seed)
         if spec.derivative == "zero":
             return _check_zero(op, spec, seed)
+        if dt.float64 not in device.dtypes:
+            return _check_against_cpu(op, spec, device_name, max_order, seed)
         return _check_orders(op, spec, max_order, seed)
     except Exception as err:  # a crashing check is a finding, not a reason to stop the matrix
         return CellResult(status="error", claim_ok=False, detail=f"{type(err).__name__}: {err}")
@@ -139,6 +142,44 @@ def _check_orders(op: OpDef, spec: OpSpec, max_order: int, seed: int) -> CellRes
     status = "inconclusive" if inconclusive else "wrong"
     return CellResult(status=status, verified_order=order - 1, claim_ok=claim_ok or inconclusive,
                       detail=figures, orders=orders)
+
+
+# float32 results against float64 ones: a few float32 ulps of the values involved
+FLOAT32_RTOL, FLOAT32_ATOL = 2e-3, 2e-4
+
+
+def _check_against_cpu(op: OpDef, spec: OpSpec, device_name: str, max_order: int,
+                       seed: int) -> CellResult:
+    """For a device without float64: its derivatives in float32 against the CPU's in float64
+    (which the CPU column verifies against finite differences)."""
+    from ..checks import derivative_levels
+    rng = np.random.default_rng(seed)
+    worst_order, figures = None, ""
+    for index, sample in enumerate(spec.samples):
+        context.set_context(device_target="cpu")
+        reference = [Tensor(a) for a in _inputs(op, sample, rng)]
+        levels, arguments = derivative_levels(_caller(op, sample), reference, max_order, rng,
+                                              sample.tuple_input)
+        expected = [as_tuple(levels[k](*arguments[k])) for k in range(max_order + 1)]
+        context.set_context(device_target=device_name)
+        for order in range(max_order + 1):
+            moved = [Tensor(t.asnumpy().astype(np.float32)) if t.dtype is dt.float64 else
+                     Tensor(t.asnumpy()) for t in arguments[order]]
+            got = as_tuple(levels[order](*moved))
+            for want, have in zip(expected[order], got):
+                want, have = want.asnumpy().astype(np.float64), have.asnumpy().astype(np.float64)
+                scale = FLOAT32_ATOL * max(1.0, float(np.max(np.abs(want), initial=0.0)))
+                if not np.allclose(have, want, rtol=FLOAT32_RTOL, atol=scale):
+                    if worst_order is None or order < worst_order:
+                        worst_order = order
+                        figures = (f"sample {index}, order {order}: largest difference from the "
+                                   f"CPU's float64 result {np.max(np.abs(have - want)):.3g}")
+    if worst_order is None:
+        return CellResult(status="verified", verified_order=max_order,
+                          detail="no float64 here: float32 results match the CPU's float64")
+    claim_ok = worst_order > spec.max_order or worst_order in spec.expected_failures
+    return CellResult(status="wrong", verified_order=max(worst_order - 1, 0), claim_ok=claim_ok,
+                      detail=figures)
 
 
 def _check_not_differentiable(op: OpDef, spec: OpSpec, seed: int) -> CellResult:

@@ -63,7 +63,7 @@ def build_report(registry: Registry, *, devices: Optional[list[str]] = None,
     """Run the checks and collect the report (``progress(done, total, label)`` as it goes)."""
     from .. import __version__
     device_names = [registry.device(d, require_present=False).name for d in devices] \
-        if devices else sorted(registry.devices)
+        if devices else sorted(registry.devices, key=_column_order)
     op_names = sorted({registry.op(o).name for o in ops} if ops else
                       {o.name for o in registry.ops.values() if not o.internal})
     columns = [DeviceColumn(name=d, aliases=list(registry.devices[d].aliases),
@@ -89,6 +89,11 @@ def build_report(registry: Registry, *, devices: Optional[list[str]] = None,
         progress(total, total, "done")
     return CapabilityReport(hograd_version=__version__, max_order=max_order, seed=seed,
                             devices=columns, ops=rows)
+
+
+def _column_order(device: str) -> tuple:
+    preferred = ("cpu", "gpu", "ascend")
+    return (preferred.index(device) if device in preferred else len(preferred), device)
 
 
 # ---- rendering --------------------------------------------------------------------------------

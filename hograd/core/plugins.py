@@ -1,11 +1,15 @@
-"""Finding plugins through entry points and turning their hook results into the registry.
+"""Finding plugins through entry points, one by one, so that a broken one breaks nothing else.
 
-A plugin that fails to import is recorded (name, error) and warned about; ``import hograd`` and
-every other plugin keep working.
+A plugin that fails to import, implements a hook that does not exist (a misspelled name), or
+registers something invalid is recorded (name, distribution, version, error) and warned about;
+``import hograd`` and every other plugin keep working. ``HOGRAD_DISABLE_PLUGINS=a,b`` skips
+plugins by name (the built-ins cannot be disabled); ``HOGRAD_STRICT_PLUGINS=1`` raises instead of
+warning (the test suite runs that way).
 """
 from __future__ import annotations
 
 import importlib
+import os
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -16,7 +20,10 @@ from . import hookspecs
 from .errors import PluginError
 
 # Loaded even from a source tree that was never installed (no entry-point metadata there).
-BUILTIN_PLUGINS = {"builtin_ops": "hograd.ops.plugin", "cpu": "hograd.plugins.cpu"}
+BUILTIN_PLUGINS = {"builtin_ops": "hograd.ops.plugin", "cpu": "hograd.plugins.cpu",
+                   "gpu": "hograd.plugins.gpu", "ascend": "hograd.plugins.ascend"}
+DISABLE_VARIABLE = "HOGRAD_DISABLE_PLUGINS"
+STRICT_VARIABLE = "HOGRAD_STRICT_PLUGINS"
 
 
 @dataclass
@@ -29,7 +36,16 @@ class PluginRecord:
     version: str | None = None
     status: str = "loaded"
     error: str | None = None
+    hooks: list[str] = field(default_factory=list)
     provided: dict[str, list[str]] = field(default_factory=dict)
+
+
+def strict() -> bool:
+    return os.environ.get(STRICT_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+
+
+def disabled() -> set[str]:
+    return {n.strip() for n in os.environ.get(DISABLE_VARIABLE, "").split(",") if n.strip()}
 
 
 def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
@@ -38,6 +54,7 @@ def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
     manager.add_hookspecs(hookspecs)
     records: list[PluginRecord] = []
     seen: set[str] = set()
+    blocked = disabled()
     for entry in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
         if entry.name in seen:
             continue
@@ -46,22 +63,39 @@ def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
         record = PluginRecord(entry.name, entry.value, dist.name if dist else None,
                               dist.version if dist else None)
         records.append(record)
-        _register(manager, record, entry.load)
+        if entry.name in blocked and entry.name not in BUILTIN_PLUGINS:
+            record.status = "disabled"
+            record.error = f"disabled by {DISABLE_VARIABLE}"
+            continue
+        register(manager, record, entry.load)
     for name, module in BUILTIN_PLUGINS.items():
         if name not in seen:
             record = PluginRecord(name, module, "hograd")
             records.append(record)
-            _register(manager, record, lambda module=module: importlib.import_module(module))
+            register(manager, record, lambda module=module: importlib.import_module(module))
     return manager, records
 
 
-def _register(manager: pluggy.PluginManager, record: PluginRecord, load) -> None:
+def register(manager: pluggy.PluginManager, record: PluginRecord, load) -> None:
+    """Import and register one plugin; on failure record it, and warn (or raise when strict)."""
     try:
-        manager.register(load(), name=record.name)
+        plugin = load()
+        manager.register(plugin, name=record.name)
+        try:
+            manager.check_pending()  # a hook implementation matching no spec: a misspelling
+        except pluggy.PluginValidationError:
+            manager.unregister(name=record.name)
+            raise
     except Exception as err:  # a broken plugin must not break hograd
-        record.status = "failed"
-        record.error = f"{type(err).__name__}: {err}"
-        if record.name in BUILTIN_PLUGINS:
-            raise PluginError(f"built-in plugin {record.name} failed to load: {record.error}") from err
-        warnings.warn(f"hograd plugin {record.name!r} ({record.module}) failed to load: "
-                      f"{record.error}", RuntimeWarning, stacklevel=2)
+        fail(record, f"{type(err).__name__}: {err}", err)
+        return
+    record.hooks = sorted(impl.name for impl in manager.get_hookcallers(plugin) or ())
+
+
+def fail(record: PluginRecord, error: str, cause: Exception | None = None) -> None:
+    record.status = "failed"
+    record.error = error
+    message = f"hograd plugin {record.name!r} ({record.module}) failed: {error}"
+    if record.name in BUILTIN_PLUGINS or strict():
+        raise PluginError(message) from cause
+    warnings.warn(message, RuntimeWarning, stacklevel=3)

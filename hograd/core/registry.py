@@ -13,7 +13,7 @@ from .device import DeviceSpec, KernelSpec
 from .errors import (DeviceAbsentError, MissingKernelError, PluginError, UnknownDeviceError,
                      UnknownOpError)
 from .opdef import OpDef
-from .plugins import PluginRecord, make_plugin_manager
+from .plugins import PluginRecord, fail, make_plugin_manager
 
 
 class Registry:
@@ -160,10 +160,9 @@ def _build() -> Registry:
                 for item in items:
                     add(item, impl.plugin_name)
             except Exception as err:
-                if record is None or record.name in {"builtin_ops", "cpu"}:
+                if record is None:
                     raise
-                record.status = "failed"
-                record.error = f"{hook}: {type(err).__name__}: {err}"
+                fail(record, f"{hook}: {type(err).__name__}: {err}", err)
                 continue
             if record is not None:
                 record.provided.setdefault(hook.removeprefix("hograd_"), []).extend(

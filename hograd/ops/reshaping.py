@@ -125,6 +125,9 @@ def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple:
         else:
             raise OpInputError(f"unsupported index {item!r} ({type(item).__name__}): use ints, "
                                f"slices, None and ...; gather with a tensor of indices instead")
+    # name every remaining axis: the array API does not promise numpy's implicit trailing ':'
+    # (and x[0] and x[0, :] become one node for CSE)
+    normalized.extend(("s", 0, shape[d], 1) for d in range(dim, len(shape)))
     return tuple(normalized)
 
 
@@ -137,19 +140,34 @@ def numpy_index(index: tuple) -> tuple:
     return tuple(out)
 
 
-def _indexed_shape(shape: tuple[int, ...], index: tuple) -> tuple[int, ...]:
+def without_newaxes(index: tuple) -> tuple:
+    """The index with its new axes (None) left out."""
+    return tuple(item for item in index if item[0] != "n")
+
+
+def indexed_shape(shape: tuple[int, ...], index: tuple) -> tuple[int, ...]:
+    """The shape ``x[index]`` has for ``x`` of ``shape`` (no array is made)."""
     return np.broadcast_to(np.empty((), np.int8), shape)[numpy_index(index)].shape
 
 
+def _check_index_names_every_axis(index: tuple, shape: tuple) -> None:
+    named = sum(1 for item in index if item[0] != "n")
+    if named != len(shape):
+        raise OpInputError(f"index {index} names {named} axes of a rank-{len(shape)} tensor; "
+                           f"build it with normalize_index (x[...] does) to name every axis")
+
+
 def _getitem_infer(x: AbstractValue, *, index: tuple) -> AbstractValue:
+    _check_index_names_every_axis(index, x.shape)
     try:
-        return AbstractValue(_indexed_shape(x.shape, index), x.dtype)
+        return AbstractValue(indexed_shape(x.shape, index), x.dtype)
     except IndexError as err:
         raise OpInputError(f"index does not fit shape {x.shape}: {err}") from None
 
 
 def _getitem_adjoint_infer(g: AbstractValue, *, index: tuple, shape: tuple) -> AbstractValue:
-    expected = _indexed_shape(shape, index)
+    _check_index_names_every_axis(index, shape)
+    expected = indexed_shape(shape, index)
     if g.shape != expected:
         raise OpInputError(f"'g' has shape {g.shape}, the indexed part of {shape} has {expected}")
     return AbstractValue(tuple(shape), g.dtype)

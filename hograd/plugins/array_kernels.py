@@ -1,15 +1,18 @@
-"""Kernels written once against an array namespace ``xp`` (numpy on the CPU).
+"""Kernels written once against an array namespace ``xp``: numpy, cupy, torch (through
+array-api-compat), or anything that follows the Python array API standard.
 
-``kernels_for(xp)`` returns ``{op name: kernel}``; a device plugin binds it to its array module
-and overrides only what differs. Kernels take arrays and the op's attributes as keywords, and
-return one array of the dtype the op's shape rule states.
+``kernels_for(xp)`` returns ``{op name: kernel}`` using only the standard; the few ops the
+standard lacks (erf, erfc and einsum) come from ``special_kernels`` with each device's own
+functions. A device plugin binds both to its array module and overrides only what differs.
+Kernels take arrays and the op's attributes as keywords and return one array of the dtype the
+op's shape rule states.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from ..ops.families import normalize_axes
-from ..ops.reshaping import numpy_index
+from ..ops.reshaping import indexed_shape, numpy_index, without_newaxes
 
 
 def kernels_for(xp) -> dict[str, Callable]:
@@ -17,6 +20,10 @@ def kernels_for(xp) -> dict[str, Callable]:
 
     def axes(x, axis):
         return normalize_axes(axis, x.ndim)
+
+    def native(dtype):
+        # hograd dtype names are the standard's names: xp.float32, xp.bool, …
+        return getattr(xp, dtype.name, None) or getattr(xp, dtype.name + "_")
 
     def sigmoid(x):
         # tanh form: no overflow for large |x|, unlike 1 / (1 + exp(-x))
@@ -41,9 +48,16 @@ def kernels_for(xp) -> dict[str, Callable]:
                        for i, s in enumerate(shape))
         return xp.broadcast_to(x, target)
 
+    # new axes (None) are reshapes, so the index itself stays within what the standard
+    # specifies for every namespace: ints and slices naming every axis
+    def get_item(x, *, index):
+        picked = x[numpy_index(without_newaxes(index))]
+        return xp.reshape(picked, indexed_shape(x.shape, index))
+
     def get_item_adjoint(g, *, index, shape):
+        plain = without_newaxes(index)
         out = xp.zeros(shape, dtype=g.dtype)
-        out[numpy_index(index)] = g
+        out[numpy_index(plain)] = xp.reshape(g, indexed_shape(shape, plain))
         return out
 
     def logsumexp(x, *, axis, keep_dims):
@@ -112,13 +126,13 @@ def kernels_for(xp) -> dict[str, Callable]:
         "Transpose": lambda x, *, perm: xp.permute_dims(x, perm),
         "ExpandDims": lambda x, *, axis: xp.expand_dims(x, axis=axis),
         "BroadcastTo": broadcast_to,
-        "GetItem": lambda x, *, index: x[numpy_index(index)],
+        "GetItem": get_item,
         "GetItemAdjoint": get_item_adjoint,
-        "Fill": lambda *, dtype, shape, value: xp.full(shape, value, dtype=dtype.numpy),
+        "Fill": lambda *, dtype, shape, value: xp.full(shape, value, dtype=native(dtype)),
         "ZerosLike": xp.zeros_like, "OnesLike": xp.ones_like,
         "Equal": xp.equal, "NotEqual": xp.not_equal, "Less": xp.less,
         "LessEqual": xp.less_equal, "Greater": xp.greater, "GreaterEqual": xp.greater_equal,
-        "Select": xp.where, "Cast": lambda x, *, dtype: xp.astype(x, dtype.numpy),
+        "Select": xp.where, "Cast": lambda x, *, dtype: xp.astype(x, native(dtype)),
         "StopGradient": lambda x: x,
         "Abs": xp.abs, "Asin": xp.asin, "Acos": xp.acos, "Atan": xp.atan, "Asinh": xp.asinh,
         "Acosh": xp.acosh, "Log1p": xp.log1p, "Expm1": xp.expm1,
@@ -139,9 +153,30 @@ def kernels_for(xp) -> dict[str, Callable]:
     return {name: _returns_array(xp, kernel) for name, kernel in table.items()}
 
 
+def special_kernels(xp, *, erf: Callable, erfc: Callable, einsum: Callable) -> dict[str, Callable]:
+    """The kernels the array API standard cannot express, from a device's own functions.
+
+    ``erf``/``erfc`` map an array to an array of the same dtype; ``einsum(equation, *arrays)``.
+    """
+    def gelu(x):
+        return x * 0.5 * (erf(x * 0.7071067811865476) + 1)
+
+    table = {"Erf": erf, "Erfc": erfc, "GeLU": gelu,
+             "Einsum": lambda *xs, equation: einsum(equation, *xs)}
+    return {name: _returns_array(xp, kernel) for name, kernel in table.items()}
+
+
 def _returns_array(xp, kernel: Callable) -> Callable:
     # numpy gives 0-d results as scalars; graphs and tensors hold arrays
     def kernel_returning_array(*args, **attrs):
         return xp.asarray(kernel(*args, **attrs))
     kernel_returning_array.__wrapped__ = kernel
     return kernel_returning_array
+
+
+def device_kernels(device: str, xp, *, erf: Callable, erfc: Callable,
+                   einsum: Callable) -> list:
+    """Every built-in op's kernel for ``device``, bound to the array namespace ``xp``."""
+    from ..core.device import KernelSpec
+    table = kernels_for(xp) | special_kernels(xp, erf=erf, erfc=erfc, einsum=einsum)
+    return [KernelSpec(op=name, device=device, fn=fn) for name, fn in table.items()]

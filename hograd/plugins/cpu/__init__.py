@@ -7,7 +7,7 @@ import numpy as np
 
 from ...core.device import DeviceSpec, KernelSpec
 from ...core.hookspecs import hookimpl
-from ..array_kernels import kernels_for
+from ..array_kernels import kernels_for, special_kernels
 
 DEVICE = DeviceSpec(name="cpu", aliases=("CPU",), present=True, array_module=np,
                     to_device=np.asarray, to_host=np.asarray)
@@ -19,6 +19,7 @@ def hograd_devices():
 
 
 def _elementwise_from_math(fn):
+    """A numpy kernel from a scalar function of the math module (numpy has no erf)."""
     vectorized = np.vectorize(fn, otypes=[np.float64])
 
     def kernel(x):
@@ -26,22 +27,11 @@ def _elementwise_from_math(fn):
     return kernel
 
 
-def _gelu(x):
-    return np.asarray(x * 0.5 * (1.0 + _erf(x * 0.7071067811865476)), dtype=x.dtype)
-
-
-_erf = _elementwise_from_math(math.erf)
-
-# what the array API (and so the shared kernels) lacks, numpy does with the math module
-CPU_KERNELS = {
-    "Erf": _erf,
-    "Erfc": _elementwise_from_math(math.erfc),
-    "GeLU": _gelu,
-    "Einsum": lambda *xs, equation: np.asarray(np.einsum(equation, *xs)),
-}
+KERNELS = kernels_for(np) | special_kernels(np, erf=_elementwise_from_math(math.erf),
+                                            erfc=_elementwise_from_math(math.erfc),
+                                            einsum=np.einsum)
 
 
 @hookimpl
 def hograd_kernels():
-    kernels = kernels_for(np) | CPU_KERNELS
-    return [KernelSpec(op=name, device=DEVICE.name, fn=fn) for name, fn in kernels.items()]
+    return [KernelSpec(op=name, device=DEVICE.name, fn=fn) for name, fn in KERNELS.items()]

@@ -31,3 +31,11 @@ def scratch_registry(monkeypatch):
     scratch = registry_module.registry().copy()
     monkeypatch.setattr(registry_module, "_registry", scratch)
     yield scratch
+
+
+@pytest.fixture(autouse=True)
+def restore_context():
+    """Every test leaves the mode and device as it found them."""
+    saved = {key: context.get_context(key) for key in ("mode", "device_target")}
+    yield
+    context.set_context(**saved)

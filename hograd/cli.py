@@ -102,6 +102,10 @@ def _ops(args: argparse.Namespace) -> int:
 
 def _plugins(args: argparse.Namespace) -> int:
     from .core.registry import registry
+    if args.hook_reference:
+        from .core.hookspecs import reference_markdown
+        print(reference_markdown(), end="")
+        return 0
     for record in registry().plugins:
         version = f" {record.version}" if record.version else ""
         print(f"{record.name} ({record.module}, {record.distribution or '?'}{version}): "
@@ -132,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--device", default="CPU")
     demo.add_argument("--max-order", type=int, default=4)
     commands.add_parser("ops", help="list registered ops")
-    commands.add_parser("plugins", help="list plugins and what they registered")
+    plugin_list = commands.add_parser("plugins", help="list plugins and what they registered")
+    plugin_list.add_argument("--hook-reference", action="store_true",
+                             help="print the hook reference (Markdown) for plugin authors")
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["capabilities"])

@@ -56,3 +56,15 @@ def test_registering_an_op_name_twice_names_both_plugins():
 def test_op_definitions_need_one_backward_entry_per_input():
     with pytest.raises(ValueError, match="2 inputs but 1 backward rules"):
         OpDef(name="Broken", inputs=("x", "y"), infer=lambda x, y: x, backward=(None,))
+
+
+def test_the_hook_reference_in_the_docs_is_current():
+    import pathlib
+
+    from hograd.core.hookspecs import reference_markdown
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    begin, end = "<!-- hook reference begins -->\n", "<!-- hook reference ends -->"
+    committed = text[text.index(begin) + len(begin):text.index(end)]
+    assert committed == reference_markdown(), (
+        "docs/plugins.md's hook reference is stale; regenerate the part between the markers "
+        "with `hograd plugins --hook-reference`")

@@ -13,8 +13,6 @@ the same way, so these hooks are exercised by every run.
 """
 from __future__ import annotations
 
-from typing import Iterable
-
 import pluggy
 
 PROJECT = "hograd"
@@ -25,7 +23,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def hograd_ops() -> Iterable["hograd.core.opdef.OpDef"]:  # noqa: F821
+def hograd_ops() -> "Iterable[OpDef]":
     """Return the ops this plugin defines.
 
     Called once, when hograd first builds its registry. Each item is an ``OpDef``: name, input
@@ -35,7 +33,7 @@ def hograd_ops() -> Iterable["hograd.core.opdef.OpDef"]:  # noqa: F821
 
 
 @hookspec
-def hograd_devices() -> Iterable["hograd.core.device.DeviceSpec"]:  # noqa: F821
+def hograd_devices() -> "Iterable[DeviceSpec]":
     """Return the devices this plugin declares.
 
     Called once, when the registry is built. A ``DeviceSpec`` says whether the device is present
@@ -44,7 +42,7 @@ def hograd_devices() -> Iterable["hograd.core.device.DeviceSpec"]:  # noqa: F821
 
 
 @hookspec
-def hograd_kernels() -> Iterable["hograd.core.device.KernelSpec"]:  # noqa: F821
+def hograd_kernels() -> "Iterable[KernelSpec]":
     """Return kernels: ``KernelSpec(op=..., device=..., fn=...)``.
 
     ``fn(*arrays, **attrs)`` computes the op on arrays of that device's array module and returns
@@ -54,10 +52,24 @@ def hograd_kernels() -> Iterable["hograd.core.device.KernelSpec"]:  # noqa: F821
 
 
 @hookspec
-def hograd_op_specs() -> Iterable["hograd.capabilities.spec.OpSpec"]:  # noqa: F821
+def hograd_op_specs() -> "Iterable[OpSpec]":
     """Return check specifications for ops (usually the plugin's own).
 
     Each ``OpSpec`` gives sample inputs (shapes, domain, fixed values for indices), the
     derivative order the op claims, and expected failures with their reasons. ``hograd
     capabilities`` runs them on every device; an op without a spec is reported as unchecked.
     """
+
+
+def reference_markdown() -> str:
+    """The hook reference for plugin authors, generated from the specifications above."""
+    import inspect
+    import sys
+    module = sys.modules[__name__]
+    sections = []
+    for name in ("hograd_ops", "hograd_devices", "hograd_kernels", "hograd_op_specs"):
+        hook = getattr(module, name)
+        doc = inspect.cleandoc(hook.__doc__ or "")
+        returns = str(hook.__annotations__.get("return", "")).strip("'\"")
+        sections.append(f"### `{name}() -> {returns}`\n\n{doc}\n")
+    return "\n".join(sections)

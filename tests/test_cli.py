@@ -24,3 +24,21 @@ def test_python_dash_m_runs_the_capability_report_by_default():
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# Capability matrix")
     assert "| Sin | builtin_ops | ✓ 4 |" in result.stdout
+
+
+def test_progress_bar_draws_on_a_terminal_and_stays_quiet_in_a_pipe():
+    import io
+
+    from hograd.cli import _progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert _progress_bar(io.StringIO()) is None
+    screen = Terminal()
+    show = _progress_bar(screen)
+    show(1, 4, "Sin on cpu")
+    show(4, 4, "done")
+    assert "\r[#######.......................] 1/4 Sin on cpu" in screen.getvalue()
+    assert screen.getvalue().endswith("\n")

@@ -99,12 +99,13 @@ def _column_order(device: str) -> tuple:
 # ---- rendering --------------------------------------------------------------------------------
 SHORT = {"verified": "✓ {order}", "wrong": "✗ wrong at {next}", "not differentiable": "∅ not differentiable",
          "zero by definition": "0 by definition", "expected failure": "xfail at {next}",
-         "no kernel": "no kernel", "device absent": "absent", "inconclusive": "? at {next}",
+         "no kernel": "no kernel", "device absent": "absent: {detail}", "inconclusive": "? at {next}",
          "unchecked": "unchecked", "error": "✗ error"}
 
 
 def cell_text(cell: CellResult) -> str:
-    text = SHORT[cell.status].format(order=cell.verified_order, next=cell.verified_order + 1)
+    text = SHORT[cell.status].format(order=cell.verified_order, next=cell.verified_order + 1,
+                                     detail=cell.detail)
     return text if cell.claim_ok else text + " (claim broken)"
 
 
@@ -168,12 +169,20 @@ def to_html(report: CapabilityReport) -> str:
             tip = html.escape(f"{cell.status}: {cell.detail}" if cell.detail else cell.status,
                               quote=True)
             border = "" if cell.claim_ok else " style='outline:3px solid #c00'"
+            label = "absent" if cell.status == "device absent" else cell_text(cell)
             cells.append(f"<td class='c' title=\"{tip}\" bgcolor='{COLOURS[cell.status]}'"
-                         f"{border}>{html.escape(cell_text(cell))}</td>")
+                         f"{border}>{html.escape(label)}</td>")
         nodes = ", ".join(map(str, row.graph_nodes)) or "—"
         body.append(f"<tr><th title=\"{html.escape(row.doc, quote=True)}\">{row.op}"
                     f"{' <small>(composite)</small>' if row.kind == 'composite' else ''}</th>"
                     f"<td>{html.escape(row.provider)}</td>{''.join(cells)}<td>{nodes}</td></tr>")
+    summary = " · ".join(
+        f"<b>{d.name}</b>: " + (", ".join(
+            f"{sum(row.cells[d.name].status == status for row in report.ops)} {status}"
+            for status in STATUSES if any(row.cells[d.name].status == status
+                                          for row in report.ops))
+            if d.present else f"absent — {html.escape(d.absent_reason or '')}")
+        for d in report.devices)
     legend = "".join(f"<span class='k' style='background:{colour}'>{status}</span>"
                      for status, colour in COLOURS.items())
     return f"""<!DOCTYPE html>
@@ -188,6 +197,7 @@ th {{ text-align: left; background: #fafafa; }} td.c {{ text-align: center; curs
 <p>hograd {report.hograd_version}. Every cell is the result of running the op's checks to order
 {report.max_order} in float64: order k against a central difference of AD's order k−1. Hover a
 cell for its details; a red outline marks a claim that does not hold.</p>
+<p>{summary}</p>
 <p>{legend}</p>
 <table><tr><th>op</th><th>provider</th>{head}<th>nodes (k = 1…)</th></tr>
 {chr(10).join(body)}

@@ -111,3 +111,39 @@ def test_guards_survive_dead_code_elimination():
 
     graph = Grad()(branchy).graph(Tensor([2.0]))
     assert graph.count("Guard") == 1
+
+
+def _fill(value, shape=(2,)):
+    var = Var(AbstractValue(shape, mstype.float32))
+    return var, Node("Fill", (), (("dtype", mstype.float32), ("shape", shape),
+                                  ("value", value)), var)
+
+
+@pytest.mark.parametrize("build, expected_ops", [
+    # --x → x
+    (lambda x: [("Neg", (x,)), ("Neg", ("prev",))], []),
+    # 0·x → 0 (a Fill of the product's shape)
+    (lambda x: [("fill", 0.0), ("Mul", ("prev", x))], ["Fill"]),
+    # x - 0 → x
+    (lambda x: [("fill", 0.0), ("Sub", (x, "prev"))], []),
+    # a filled value broadcast and summed is one Fill
+    (lambda x: [("fill", 2.0), ("ReduceSum", ("prev",))], ["Fill"]),
+])
+def test_simplification_rules(build, expected_ops):
+    x = Var(F32)
+    nodes, previous = [], None
+    for op, *rest in build(x):
+        if op == "fill":
+            previous, node = _fill(rest[0])
+        else:
+            inputs = tuple(previous if v == "prev" else v for v in rest[0])
+            out_aval = F32 if op != "ReduceSum" else AbstractValue((), mstype.float32)
+            attrs = (("axis", None), ("keep_dims", False)) if op == "ReduceSum" else ()
+            previous = Var(out_aval)
+            node = Node(op, inputs, attrs, previous)
+        nodes.append(node)
+    graph = dead_code_elimination(algebraic_simplification(Graph((x,), tuple(nodes),
+                                                                 (previous,))))
+    assert [n.op for n in graph.nodes] == expected_ops
+    if expected_ops == ["Fill"] and graph.outputs[0].aval.shape == ():
+        assert graph.nodes[0].attr_dict["value"] == 4.0   # 2 + 2

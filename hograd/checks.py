@@ -120,10 +120,11 @@ def check_derivatives(fn: Callable, inputs: Sequence, max_order: int, *, seed: i
         ad = float(sum(np.sum(g.asnumpy() * u) for g, u in zip(grads, direction)
                        if u is not None))
 
-        def contracted(step: float) -> float:
+        def contracted(step: float, level=levels[order - 1], point=point, direction=direction,
+                       cotangent=cotangent) -> float:
             moved = [Tensor(t.asnumpy() + step * u, dtype=t.dtype) if u is not None else t
                      for t, u in zip(point, direction)]
-            return _dot(as_tuple(levels[order - 1](*moved)), cotangent)
+            return _dot(as_tuple(level(*moved)), cotangent)
 
         plus, minus = contracted(eps), contracted(-eps)
         quotient = (plus - minus) / (2 * eps)

@@ -7,7 +7,6 @@ from hograd import dtype as mstype
 from hograd.core.device import DeviceSpec
 from hograd.core.errors import (GradArgumentError, MissingKernelError, NotDifferentiableError,
                                 OpDtypeError, OpInputError, UnknownDeviceError)
-from hograd.core.registry import registry
 
 Grad = ops.GradOperation
 
@@ -138,7 +137,7 @@ def test_wrongly_typed_op_attribute():
 
 def test_unknown_op_suggests_close_names():
     with pytest.raises(AttributeError, match="hograd.ops has no op or function named 'Sinn'"):
-        ops.Sinn
+        _ = ops.Sinn
 
 
 def test_unsupported_numpy_dtype():

@@ -1,6 +1,5 @@
 """GradOperation's contract: return structures, sens, weights, constants, and nesting."""
 import numpy as np
-import pytest
 
 from hograd import Parameter, ParameterTuple, Tensor, nn, ops
 from hograd import dtype as mstype

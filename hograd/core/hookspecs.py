@@ -13,7 +13,14 @@ the same way, so these hooks are exercised by every run.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Iterable
+
 import pluggy
+
+if TYPE_CHECKING:  # the hook contracts name these; importing them here would be circular
+    from ..capabilities.spec import OpSpec
+    from .device import DeviceSpec, KernelSpec
+    from .opdef import OpDef
 
 PROJECT = "hograd"
 ENTRY_POINT_GROUP = "hograd.plugins"

@@ -16,7 +16,7 @@ def broadcastable_shapes(draw):
     return variant(), variant()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(broadcastable_shapes(), st.integers(0, 2 ** 16))
 def test_gradients_of_broadcast_products_are_summed_back_to_each_shape(shapes, seed):
     x_shape, y_shape = shapes
@@ -38,10 +38,11 @@ def test_gradients_of_broadcast_products_are_summed_back_to_each_shape(shapes, s
         np.testing.assert_allclose(got.asnumpy(), summed, rtol=1e-12, atol=1e-12)
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.sampled_from(["sin", "tanh", "exp", "sigmoid", "softplus"]), min_size=1,
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(["sin", "tanh", "cos", "sigmoid", "softplus", "atan"]), min_size=1,
                 max_size=4), st.floats(-1.5, 1.5))
 def test_second_derivatives_of_random_compositions_match_finite_differences(names, point):
+    # functions of bounded growth: a tower of exp would overflow float64, testing nothing
     def composed(t):
         for name in names:
             t = getattr(ops, name)(t)

@@ -68,3 +68,31 @@ def test_the_hook_reference_in_the_docs_is_current():
     assert committed == reference_markdown(), (
         "docs/plugins.md's hook reference is stale; regenerate the part between the markers "
         "with `hograd plugins --hook-reference`")
+
+
+def test_a_plugin_registering_something_invalid_is_left_out_whole(monkeypatch):
+    import types
+
+    from hograd.core import plugins as plugin_loading
+    from hograd.core import registry as registry_module
+    from hograd.core.hookspecs import hookimpl
+    from hograd.ops.families import unary
+
+    half_valid = types.SimpleNamespace(hograd_ops=hookimpl(
+        lambda: [unary("FineOp", None, doc="valid"), "not an OpDef"]))
+    original = plugin_loading.make_plugin_manager
+
+    def with_half_valid_plugin():
+        manager, records = original()
+        record = plugin_loading.PluginRecord("half_valid", "half_valid_module")
+        records.append(record)
+        plugin_loading.register(manager, record, lambda: half_valid)
+        return manager, records
+
+    monkeypatch.delenv("HOGRAD_STRICT_PLUGINS", raising=False)
+    monkeypatch.setattr(registry_module, "make_plugin_manager", with_half_valid_plugin)
+    with pytest.warns(RuntimeWarning, match="half_valid"):
+        fresh = registry_module._build()
+    assert "FineOp" not in fresh.ops and "Sin" in fresh.ops
+    record = {r.name: r for r in fresh.plugins}["half_valid"]
+    assert record.status == "failed" and "hograd_ops" in record.error

@@ -155,6 +155,7 @@ def _build() -> Registry:
                       ("hograd_kernels", reg.add_kernel), ("hograd_op_specs", reg.add_spec)):
         for impl in getattr(manager.hook, hook).get_hookimpls():
             record = by_name.get(impl.plugin_name)
+            before = reg.copy()
             try:
                 items = list(impl.function() or ())
                 for item in items:
@@ -162,6 +163,7 @@ def _build() -> Registry:
             except Exception as err:
                 if record is None:
                     raise
+                vars(reg).update(vars(before))  # all of a hook's items, or none of them
                 fail(record, f"{hook}: {type(err).__name__}: {err}", err)
                 continue
             if record is not None:

@@ -147,3 +147,18 @@ def test_simplification_rules(build, expected_ops):
     assert [n.op for n in graph.nodes] == expected_ops
     if expected_ops == ["Fill"] and graph.outputs[0].aval.shape == ():
         assert graph.nodes[0].attr_dict["value"] == 4.0   # 2 + 2
+
+
+def test_compiled_runs_release_each_intermediate_after_its_last_reader():
+    from hograd.core.executor import Executable
+    from hograd.core.staging import stage
+
+    second = nth(lambda t: ops.sin(t) * ops.cos(t) * t, 2)
+    graph = stage(second, [Tensor(np.ones(3))]).graph
+    executable = Executable(graph, registry().device("cpu"))
+    n_inputs, outputs = len(graph.inputs), set(executable._outputs)
+    read = {i for _, inputs, _, _ in executable._steps for i in inputs}
+    released = [i for step in executable._steps for i in step[3]]
+    assert sorted(released) == sorted(i for i in read if i >= n_inputs and i not in outputs)
+    result = executable([np.full(3, 0.5)])[0]
+    np.testing.assert_allclose(result, second(Tensor(np.full(3, 0.5))).asnumpy())

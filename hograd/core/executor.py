@@ -37,7 +37,7 @@ class Executable:
         self.graph = graph
         self.device = device
         self._template = template
-        self._steps = tuple(steps)
+        self._steps = _with_releases(steps, len(graph.inputs), {slot[v] for v in graph.outputs})
         self._n_inputs = len(graph.inputs)
         self._outputs = tuple(slot[v] for v in graph.outputs)
 
@@ -46,9 +46,26 @@ class Executable:
             raise ValueError(f"compiled graph takes {self._n_inputs} inputs, got {len(arrays)}")
         env = self._template.copy()
         env[:self._n_inputs] = arrays
-        for kernel, inputs, out in self._steps:
+        for kernel, inputs, out, released in self._steps:
             env[out] = kernel(*[env[i] for i in inputs])
+            for index in released:
+                env[index] = None
         return [env[i] for i in self._outputs]
+
+
+def _with_releases(steps: list, n_inputs: int, outputs: set[int]) -> tuple:
+    """Each step with the slots whose last reader it is, cleared right after it (in the run's
+    own copy of the slot table), so a long derived graph holds only what is still to be read."""
+    last_reader: dict[int, int] = {}
+    for position, (_, inputs, _) in enumerate(steps):
+        for index in inputs:
+            last_reader[index] = position
+    released: list[list[int]] = [[] for _ in steps]
+    for index, position in last_reader.items():
+        if index >= n_inputs and index not in outputs:
+            released[position].append(index)
+    return tuple((kernel, inputs, out, tuple(free))
+                 for (kernel, inputs, out), free in zip(steps, released))
 
 
 _compiled: "weakref.WeakKeyDictionary[Graph, dict[str, Executable]]" = weakref.WeakKeyDictionary()

@@ -159,3 +159,11 @@ def test_set_context_rejects_unknown_settings_and_modes():
         context.set_context(save_graphs=True)
     with pytest.raises(ValueError, match="mode must be context.GRAPH_MODE"):
         context.set_context(mode=5)
+
+
+def test_math_on_integer_tensors_computes_in_float32_as_in_pytorch():
+    out = ops.sin(Tensor(np.array([0, 1], np.int64)))
+    assert out.dtype == mstype.float32
+    np.testing.assert_allclose(out.asnumpy(), np.sin([0.0, 1.0]).astype(np.float32))
+    assert (Tensor([1, 2]) / Tensor([2, 4])).dtype == mstype.float32
+    assert (Tensor([1, 2]) * Tensor([2, 4])).dtype == mstype.int64

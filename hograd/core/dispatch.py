@@ -79,6 +79,10 @@ def _default_device():
 def _as_tensors(opdef: OpDef, inputs: Sequence[Any]) -> list:
     """Turn Python numbers into tensors and apply the op's dtype promotion."""
     from ..tensor import Tensor
+    if all(isinstance(x, Tensor) for x in inputs):
+        dtypes = {x._aval.dtype for x in inputs}
+        if len(dtypes) <= 1 and (opdef.promotion != "float" or all(d.is_float for d in dtypes)):
+            return list(inputs)  # the common case: nothing to convert or promote
     promoted = (range(len(inputs)) if opdef.promoted_inputs is None
                 else opdef.promoted_inputs)
     if opdef.promotion == "none":

@@ -21,6 +21,7 @@ class Registry:
 
     def __init__(self) -> None:
         self.ops: dict[str, OpDef] = {}
+        self._functions: dict[str, OpDef] | None = None
         self.op_provider: dict[str, str] = {}
         self.devices: dict[str, DeviceSpec] = {}
         self.device_provider: dict[str, str] = {}
@@ -40,7 +41,15 @@ class Registry:
         return clone
 
     # ---- building -------------------------------------------------------------------------
+    @property
+    def functions(self) -> dict[str, OpDef]:
+        """Ops by their lower-case function name (``sin``, ``reduce_sum``), built on demand."""
+        if self._functions is None:
+            self._functions = {op.functional_name: op for op in self.ops.values()}
+        return self._functions
+
     def add_op(self, op: OpDef, provider: str) -> None:
+        self._functions = None
         for name in (op.name, *op.aliases):
             if name in self.ops:
                 raise PluginError(f"op {name!r} from plugin {provider!r} is already registered by "

@@ -90,8 +90,11 @@ def primitive_class(name: str) -> type:
 
 
 def functional_table() -> dict[str, OpDef]:
-    reg = registry()
-    return {op.functional_name: op for op in reg.ops.values()}
+    """Lower-case function names of the registered ops."""
+    return registry().functions
+
+
+_functions: dict[tuple[int, str], Any] = {}
 
 
 def functional(name: str):
@@ -99,13 +102,16 @@ def functional(name: str):
     opdef = functional_table().get(name)
     if opdef is None:
         raise UnknownOpError(f"no op function named {name!r}")
+    key = (id(opdef), name)
+    function = _functions.get(key)
+    if function is None:
+        def function(*args: Any, **attrs: Any):
+            return call_op(opdef, args, attrs)
 
-    def op_function(*args: Any, **attrs: Any):
-        return call_op(opdef, args, attrs)
-
-    op_function.__name__ = name
-    op_function.__doc__ = opdef.doc
-    return op_function
+        function.__name__ = name
+        function.__doc__ = opdef.doc
+        _functions[key] = function
+    return function
 
 
 class _Functions:

@@ -23,6 +23,8 @@ def same_as_input(x: AbstractValue, **_: Any) -> AbstractValue:
 
 
 def broadcast_shapes(*shapes: tuple[int, ...], names: tuple[str, ...] = ()) -> tuple[int, ...]:
+    if all(shape == shapes[0] for shape in shapes):
+        return shapes[0]
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:

@@ -133,3 +133,16 @@ def test_committed_capabilities_doc_is_current():
     assert DOCS.read_text(encoding="utf-8") == fresh, (
         "docs/capabilities.md is stale; regenerate it with "
         "`hograd capabilities --format md --output docs/capabilities.md`")
+
+
+def test_a_kernel_too_noisy_for_finite_differences_is_inconclusive_not_wrong(scratch_registry):
+    noise = np.random.default_rng(5)
+    scratch_registry.add_op(unary("NoisySin", lambda g, out, x: g * F.cos(x), doc="test op"),
+                            "test-suite")
+    scratch_registry.add_kernel(KernelSpec(
+        op="NoisySin", device="cpu",
+        fn=lambda x: np.sin(x) + 1e-7 * noise.standard_normal(np.shape(x))), "test-suite")
+    scratch_registry.add_spec(spec("NoisySin", sample(x(3))), "test-suite")
+    cell = check_cell(scratch_registry, scratch_registry.ops["NoisySin"], "cpu", 2)
+    assert cell.status == "inconclusive" and cell.claim_ok
+    assert "at 2ε" in cell.detail

@@ -24,13 +24,12 @@ from .tensor import Tensor
 
 
 class _Function(Cell):
-    def __init__(self, fn: Callable, tuple_input: bool) -> None:
+    def __init__(self, fn: Callable) -> None:
         super().__init__()
         self.fn = fn
-        self.tuple_input = tuple_input
 
     def construct(self, *inputs):
-        return self.fn(tuple(inputs)) if self.tuple_input else self.fn(*inputs)
+        return self.fn(*inputs)
 
 
 class _Derivative(Cell):
@@ -87,9 +86,9 @@ def _dot(outputs: tuple, weights: Sequence[Tensor]) -> float:
 
 
 def derivative_levels(fn: Callable, inputs: Sequence[Tensor], max_order: int,
-                      rng: np.random.Generator, tuple_input: bool = False):
+                      rng: np.random.Generator):
     """``L_0 … L_max_order`` as Cells, with the argument list of each (inputs, then cotangents)."""
-    levels: list[Cell] = [_Function(fn, tuple_input)]
+    levels: list[Cell] = [_Function(fn)]
     arguments: list[list[Tensor]] = [list(inputs)]
     for _ in range(max_order):
         result = levels[-1](*arguments[-1])
@@ -101,8 +100,8 @@ def derivative_levels(fn: Callable, inputs: Sequence[Tensor], max_order: int,
 
 
 def check_derivatives(fn: Callable, inputs: Sequence, max_order: int, *, seed: int = 0,
-                      eps: float = 1e-6, rtol: float = 1e-6, atol: float = 1e-8,
-                      tuple_input: bool = False) -> list[OrderCheck]:
+                      eps: float = 1e-6, rtol: float = 1e-6, atol: float = 1e-8
+                      ) -> list[OrderCheck]:
     """Check orders 1..max_order of ``fn`` at ``inputs`` (numpy arrays or Tensors).
 
     Float inputs should be float64. The tolerance is ``rtol`` of the larger value plus ``atol``
@@ -110,7 +109,7 @@ def check_derivatives(fn: Callable, inputs: Sequence, max_order: int, *, seed: i
     """
     rng = np.random.default_rng(seed)
     tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x)) for x in inputs]
-    levels, arguments = derivative_levels(fn, tensors, max_order, rng, tuple_input)
+    levels, arguments = derivative_levels(fn, tensors, max_order, rng)
     results = []
     for order in range(1, max_order + 1):
         point = arguments[order - 1]

@@ -103,9 +103,9 @@ def _inputs(op: OpDef, sample: Sample, rng: np.random.Generator) -> list[np.ndar
 
 
 def _caller(op: OpDef, sample: Sample):
+    """The op as a function of its sample's tensors (gathered into one tuple if it takes one)."""
     def call(*inputs):
-        args = (tuple(inputs[0]),) if sample.tuple_input else inputs
-        return call_op(op, args, dict(sample.attrs))
+        return call_op(op, (inputs,) if sample.tuple_input else inputs, dict(sample.attrs))
     return call
 
 
@@ -116,7 +116,7 @@ def _check_orders(op: OpDef, spec: OpSpec, max_order: int, seed: int) -> CellRes
     for index, sample in enumerate(spec.samples):
         checks = check_derivatives(_caller(op, sample), _inputs(op, sample, rng), max_order,
                                    seed=seed + index, eps=spec.eps, rtol=spec.rtol,
-                                   atol=spec.atol, tuple_input=sample.tuple_input)
+                                   atol=spec.atol)
         for check in checks:
             orders.append(OrderResult(order=check.order, sample=index, ok=check.ok,
                                       ad=check.ad, finite_difference=check.finite_difference,
@@ -158,8 +158,7 @@ def _check_against_cpu(op: OpDef, spec: OpSpec, device_name: str, max_order: int
     for index, sample in enumerate(spec.samples):
         context.set_context(device_target="cpu")
         reference = [Tensor(a) for a in _inputs(op, sample, rng)]
-        levels, arguments = derivative_levels(_caller(op, sample), reference, max_order, rng,
-                                              sample.tuple_input)
+        levels, arguments = derivative_levels(_caller(op, sample), reference, max_order, rng)
         expected = [as_tuple(levels[k](*arguments[k])) for k in range(max_order + 1)]
         context.set_context(device_target=device_name)
         for order in range(max_order + 1):
@@ -221,8 +220,7 @@ def node_counts(op: OpDef, spec: Optional[OpSpec], max_order: int, seed: int = 0
     sample = spec.samples[0]
     tensors = [Tensor(a) for a in _inputs(op, sample, rng)]
     try:
-        levels, arguments = derivative_levels(_caller(op, sample), tensors, max_order, rng,
-                                              sample.tuple_input)
+        levels, arguments = derivative_levels(_caller(op, sample), tensors, max_order, rng)
         return [len(stage(levels[k], arguments[k]).graph.nodes) for k in range(1, max_order + 1)]
     except HogradError:
         return []

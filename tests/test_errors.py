@@ -167,3 +167,17 @@ def test_math_on_integer_tensors_computes_in_float32_as_in_pytorch():
     np.testing.assert_allclose(out.asnumpy(), np.sin([0.0, 1.0]).astype(np.float32))
     assert (Tensor([1, 2]) / Tensor([2, 4])).dtype == mstype.float32
     assert (Tensor([1, 2]) * Tensor([2, 4])).dtype == mstype.int64
+
+
+def test_a_kernel_breaking_its_ops_shape_rule_is_named_with_its_plugin(scratch_registry):
+    from hograd.core.device import KernelSpec
+    from hograd.core.errors import KernelContractError
+    scratch_registry.add_device(DeviceSpec(name="sloppy"), "test-suite")
+    scratch_registry.add_kernel(KernelSpec(op="Sin", device="sloppy",
+                                           fn=lambda x: np.sin(x).astype(np.float64)),
+                                "sloppy-plugin")
+    context.set_context(device_target="sloppy")
+    with pytest.raises(KernelContractError, match=r"the Sin kernel on device sloppy \(from plugin "
+                                                  r"'sloppy-plugin'\) returned float64\[2\] where "
+                                                  r"the op's shape rule gives float32\[2\]"):
+        ops.sin(Tensor([1.0, 2.0]))

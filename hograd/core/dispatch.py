@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import dtype as dt
-from .errors import OpDtypeError, OpInputError
+from .errors import KernelContractError, OpDtypeError, OpInputError
 from .ir import freeze_attrs
 from .opdef import OpDef
 from .registry import registry
@@ -58,11 +58,26 @@ def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | Non
         datas = [t._data for t in tensors]
         if all(d is not None for d in datas):
             data = registry().kernel(opdef.name, device.name)(*datas, **attrs)
+            _check_kernel_result(opdef, device, data, out_aval)
     var = None
     if trace is not None:
         frozen = freeze_attrs(attrs)
         var = trace.record(opdef.name, [trace.var_of(t) for t in tensors], frozen, out_aval)
     return Tensor._traced(data, out_aval, device, trace, var)
+
+
+def _check_kernel_result(opdef: OpDef, device, data, expected) -> None:
+    """A kernel must return what the shape rule promised; say whose kernel did not.
+
+    Checked on every eager or traced application (compiled runs replay traced ones)."""
+    dtype_name = str(getattr(data, "dtype", "?")).rsplit(".", 1)[-1]
+    shape = tuple(getattr(data, "shape", ()))
+    if shape != expected.shape or dtype_name != expected.dtype.name:
+        provider = registry().kernel_provider.get((opdef.name, device.name), "a generic kernel")
+        raise KernelContractError(
+            f"the {opdef.name} kernel on device {device.name} (from plugin {provider!r}) returned "
+            f"{dtype_name}{list(shape)} where the op's shape rule gives {expected.dtype.name}"
+            f"{list(expected.shape)}; the kernel must return the dtype and shape of the rule")
 
 
 def input_name(opdef: OpDef, index: int) -> str:

@@ -30,6 +30,10 @@ class MissingKernelError(HogradError, NotImplementedError):
     """An op has no kernel on the selected device."""
 
 
+class KernelContractError(HogradError, RuntimeError):
+    """A kernel returned an array whose dtype or shape is not what its op's shape rule says."""
+
+
 class NotDifferentiableError(HogradError, ValueError):
     """A gradient was needed through an input its op declares not differentiable."""
 

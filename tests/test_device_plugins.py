@@ -117,3 +117,23 @@ def test_gpu_and_ascend_are_declared_and_absent_here_with_the_reason(name, alias
         context.set_context(device_target=alias)
     cell = build_report(registry(), devices=[name], ops=["Sin"], max_order=1).ops[0].cells[name]
     assert (cell.status, cell.detail) == ("device absent", reason)
+
+
+def test_device_probes_report_a_broken_install_with_its_error(monkeypatch):
+    import builtins
+    import importlib.util
+
+    from hograd.plugins import ascend, gpu
+    real_import = builtins.__import__
+
+    def failing_import(name, *args, **kwargs):
+        if name in ("cupy", "torch_npu"):
+            raise OSError(f"lib{name}.so: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    assert gpu.probe() == (None, "cupy failed to import: OSError: libcupy.so: cannot open "
+                                 "shared object file")
+    assert ascend.probe() == (None, "torch_npu failed to load: OSError: libtorch_npu.so: cannot "
+                                    "open shared object file")

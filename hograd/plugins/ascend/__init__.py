@@ -6,6 +6,8 @@ capability checks compare them with the CPU's float64 results.
 """
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
 from ... import dtype as dt
@@ -16,12 +18,13 @@ from ..array_kernels import device_kernels
 
 def probe():
     """``(torch, None)`` when an NPU is usable, else ``(None, why not)``."""
+    if importlib.util.find_spec("torch_npu") is None:
+        # decided without importing torch, which alone takes a second
+        return None, "torch_npu is not installed; it needs an Ascend NPU machine with CANN"
     try:
         import torch
         import torch_npu  # noqa: F401  (registers the "npu" device with torch)
-    except ImportError:
-        return None, "torch_npu is not installed; it needs an Ascend NPU machine with CANN"
-    except Exception as err:
+    except Exception as err:  # installed but broken (a missing CANN library): say what failed
         return None, f"torch_npu failed to load: {type(err).__name__}: {err}"
     try:
         available = torch.npu.is_available()

@@ -6,6 +6,8 @@ device, and absent with the reason otherwise. Tensors move to the GPU on creatio
 """
 from __future__ import annotations
 
+import importlib.util
+
 from ...core.device import DeviceSpec
 from ...core.hookspecs import hookimpl
 from ..array_kernels import device_kernels
@@ -13,10 +15,12 @@ from ..array_kernels import device_kernels
 
 def probe():
     """``(cupy, None)`` when a CUDA device is usable, else ``(None, why not)``."""
+    if importlib.util.find_spec("cupy") is None:
+        return None, "cupy is not installed; on a machine with CUDA, install hograd[gpu]"
     try:
         import cupy
-    except ImportError:
-        return None, "cupy is not installed; on a machine with CUDA, install hograd[gpu]"
+    except Exception as err:  # installed but broken (no CUDA libraries): say what failed
+        return None, f"cupy failed to import: {type(err).__name__}: {err}"
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as err:  # a driver or runtime problem: report it, do not fail

@@ -47,3 +47,17 @@ def test_the_physics_informed_network_approaches_the_exact_solution():
     losses, error = load("pinn_poisson").train(steps=400)
     assert losses[-1] < 0.05 * losses[0]
     assert error < 0.3
+
+
+def test_newton_hessian_is_the_analytic_one_and_converges_quadratically(mode):
+    example = load("newton_logistic")
+    x, y = example.data(n=50, seed=2)
+    loss = example.LogisticLoss(3)
+    loss.w.set_data(np.array([[0.3], [-0.2], [0.1]]))
+    hessian, gradient = example.hessian_and_gradient(loss, x, y)
+    features, labels = x.asnumpy(), y.asnumpy()
+    p = 1 / (1 + np.exp(-features @ loss.w.asnumpy()))
+    np.testing.assert_allclose(hessian, features.T @ (features * p * (1 - p)) / 50, rtol=1e-12)
+    np.testing.assert_allclose(gradient, features.T @ (p - labels) / 50, rtol=1e-12)
+    norms = example.newton(steps=7)
+    assert norms[-1] < 1e-12 < norms[3]

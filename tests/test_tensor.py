@@ -128,3 +128,22 @@ def test_graph_and_pynative_modes_agree(mode):
     hidden = np.tanh(np.array([[1.0, 2.0], [3.0, -1.0]]) @ w)
     expected = np.exp(hidden) / np.exp(hidden).sum(axis=-1, keepdims=True)
     np.testing.assert_allclose(Net()(x).asnumpy(), expected, rtol=1e-12)
+
+
+def test_changing_an_attribute_drops_stale_compiled_graphs():
+    from hograd import context
+
+    class Scaled(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.scale = 1.0
+
+        def construct(self, x):
+            return x * self.scale
+
+    context.set_context(mode=context.GRAPH_MODE)
+    net = Scaled()
+    for scale in (1.0, 2.0, 3.0):
+        net.scale = scale
+        np.testing.assert_allclose(net(Tensor([1.0])).asnumpy(), [scale])
+    assert len(net._graphs) == 1

@@ -2,8 +2,8 @@
 
 Graph-mode Cells and top-level gradient functions keep one of these: a call looks up its
 signature, runs the first variant whose guards hold, and traces a new variant when none does.
-Any change to a Cell's attributes moves the state epoch, which is part of every key, so a graph
-never runs with a stale constant.
+Any change to a Cell's attributes moves the state epoch, which empties every cache on its next
+use, so a graph never runs with a stale constant and stale graphs are not kept.
 """
 from __future__ import annotations
 
@@ -32,12 +32,19 @@ RETRACE_WARNING_AT = 16
 
 
 class VariantCache:
-    """``call(key, run, build)``: run a cached variant for ``key``, or build one and run it."""
+    """``call(key, run, build)``: run a cached variant for ``key``, or build one and run it.
+
+    Variants traced before the state epoch last moved are dropped, never run.
+    """
 
     def __init__(self) -> None:
         self._variants: dict[Hashable, list[Any]] = {}
+        self._epoch = state_epoch()
 
     def call(self, key: Hashable, run: Callable[[Any], Any], build: Callable[[], Any]) -> Any:
+        if self._epoch != state_epoch():
+            self._variants.clear()
+            self._epoch = state_epoch()
         variants = self._variants.setdefault(key, [])
         for variant in variants:
             try:

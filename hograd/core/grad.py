@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .cache import VariantCache, state_epoch
+from .cache import VariantCache
 from .dispatch import apply
 from .errors import GradArgumentError, TracingError
 from .executor import compile_graph
@@ -126,7 +126,7 @@ class GradFunction:
         if sens is not None:
             sens_flat, sens_structure = flatten(sens)
             sens_key = (sens_structure, signature(sens_flat))
-        key = (structure, signature(leaves), sens_key, state_epoch(), device.name)
+        key = (structure, signature(leaves), sens_key, device.name)
         cache = self.op._cache_for(self.fn, self.weights)
         return cache.call(key, lambda derived: self._run(derived, leaves, sens),
                           lambda: self._derive(leaves, structure))

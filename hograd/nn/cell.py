@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..core.cache import VariantCache, bump_state_epoch, state_epoch
+from ..core.cache import VariantCache, bump_state_epoch
 from ..core.dispatch import apply
 from ..core.errors import TracingError
 from ..core.executor import compile_graph
@@ -86,7 +86,7 @@ class Cell:
         from ..context import current_device
         leaves, structure = flatten((args, kwargs))
         device = leaves[0]._device if leaves else current_device()
-        key = (structure, signature(leaves), state_epoch(), device.name)
+        key = (structure, signature(leaves), device.name)
 
         def build():
             closed, out_structure = stage_with_structure(

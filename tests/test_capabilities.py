@@ -146,3 +146,12 @@ def test_a_kernel_too_noisy_for_finite_differences_is_inconclusive_not_wrong(scr
     cell = check_cell(scratch_registry, scratch_registry.ops["NoisySin"], "cpu", 2)
     assert cell.status == "inconclusive" and cell.claim_ok
     assert "at 2ε" in cell.detail
+
+
+def test_the_command_exits_1_and_names_a_broken_claim(scratch_registry, capsys):
+    from hograd.cli import main
+    _register_sin_with_second_rule(scratch_registry, lambda g, out, x: g * F.sin(x))
+    assert main(["capabilities", "--ops", "PlantedSin", "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    assert "| PlantedSin | test-suite | ✗ wrong at 2 (claim broken) |" in captured.out
+    assert "claim broken: PlantedSin on cpu: wrong — sample 0, order 2" in captured.err

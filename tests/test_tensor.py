@@ -147,3 +147,15 @@ def test_changing_an_attribute_drops_stale_compiled_graphs():
         net.scale = scale
         np.testing.assert_allclose(net(Tensor([1.0])).asnumpy(), [scale])
     assert len(net._graphs) == 1
+
+
+@pytest.mark.parametrize("index", [np.s_[::-1], np.s_[::-2], np.s_[2::-1], np.s_[-1:0:-1],
+                                   np.s_[1:3], np.s_[:, ::-1], np.s_[..., 1::-1]])
+def test_slices_match_numpy_and_their_gradients_scatter_back(index):
+    data = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(Tensor(data)[index].asnumpy(), data[index])
+    weights = np.arange(data[index].size, dtype=float).reshape(data[index].shape) + 1
+    grad = ops.GradOperation()(lambda t: t[index] * Tensor(weights))(Tensor(data))
+    expected = np.zeros_like(data)
+    expected[index] = weights
+    np.testing.assert_array_equal(grad.asnumpy(), expected)

@@ -113,7 +113,10 @@ def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple:
         elif item is None:
             normalized.append(("n",))
         elif isinstance(item, slice):
-            normalized.append(("s", *item.indices(shape[dim])))
+            start, stop, step = item.indices(shape[dim])
+            # a backward slice that runs past the front has stop -1, which an index would read
+            # as "the last element": None says "through the front"
+            normalized.append(("s", start, None if stop < 0 else stop, step))
             dim += 1
         elif isinstance(item, (int, np.integer)) or hasattr(item, "__index__"):
             position = int(item.__index__())

@@ -238,3 +238,14 @@ def test_parameter_updates_reach_a_compiled_gradient_without_retracing(mode):
     np.testing.assert_allclose(grad(x, y).asnumpy(), [2.0, 3.0])
     net.w.set_data(np.array([7.0, 9.0]))
     np.testing.assert_allclose(grad(x, y).asnumpy(), [7.0, 9.0])
+
+
+def test_an_argument_holding_tensors_gets_gradients_in_its_structure(mode):
+    x = f64(1.5, -0.5)
+    grads = Grad(get_all=True)(lambda a, pair, k: a * pair[0] * pair[1] * k)(x, (x, x), 2.0)
+    assert len(grads) == 2 and isinstance(grads[1], tuple) and len(grads[1]) == 2
+    np.testing.assert_allclose(grads[0].asnumpy(), 2 * x.asnumpy() ** 2)
+    np.testing.assert_allclose(grads[1][0].asnumpy(), 2 * x.asnumpy() ** 2)
+    first = Grad()(lambda pair: pair["u"] * pair["v"])({"u": f64(2.0), "v": f64(3.0)})
+    assert set(first) == {"u", "v"}
+    np.testing.assert_allclose(first["u"].asnumpy(), [3.0])

@@ -94,7 +94,8 @@ class _Derived:
     forward: ClosedGraph
     backward: ClosedGraph
     out_structure: Any
-    n_input_grads: int
+    # per differentiated argument, its structure: a Tensor, or a tuple/list/dict holding some
+    argument_structures: tuple
     device: Any
 
 
@@ -119,7 +120,7 @@ class GradFunction:
             derived = self._derive(leaves, structure)
             sens_leaves = self._sens_leaves(sens, derived)
             outputs = call_graph(derived.backward.graph, self._bind(derived, leaves, sens_leaves))
-            return self._package(outputs)
+            return self._package(outputs, derived)
         from ..context import current_device
         device = leaves[0]._device if leaves else current_device()
         sens_key = None
@@ -145,14 +146,15 @@ class GradFunction:
     def _derive(self, leaves: list, structure: Any) -> _Derived:
         from ..context import current_device
         device = leaves[0]._device if leaves else current_device()
-        top_level_tensors = _top_level_tensor_leaves(structure)
+        arguments = _differentiable_arguments(structure)
         if self.op.get_all or not self.op.get_by_list:
-            if not top_level_tensors:
+            if not arguments:
                 raise GradArgumentError("GradOperation: the function has no Tensor input to "
                                         "differentiate against")
-            wrt = top_level_tensors if self.op.get_all else top_level_tensors[:1]
+            arguments = arguments if self.op.get_all else arguments[:1]
         else:
-            wrt = []
+            arguments = []
+        wrt = [leaf for _, leaves_of_argument in arguments for leaf in leaves_of_argument]
         with grad_scope():
             with Trace() as trace:
                 inner = [trace.new_input(t._aval, t._data, t._device) for t in leaves]
@@ -167,7 +169,8 @@ class GradFunction:
             weight_positions = [forward.graph.inputs.index(v) for v in weight_vars]
             backward = vjp_graph(forward, list(wrt) + weight_positions,
                                  self.op.sens_param, device)
-        return _Derived(forward, backward, out_structure, len(wrt), device)
+        return _Derived(forward, backward, out_structure,
+                        tuple(shape for shape, _ in arguments), device)
 
     def _sens_leaves(self, sens: Any, derived: _Derived) -> list:
         if not self.op.sens_param:
@@ -198,26 +201,41 @@ class GradFunction:
         arrays = compile_graph(derived.backward.graph, derived.device)([t._data for t in tensors])
         outputs = [Tensor._traced(a, v.aval, derived.device, None, None)
                    for a, v in zip(arrays, derived.backward.graph.outputs)]
-        return self._package(outputs, derived.n_input_grads)
+        return self._package(outputs, derived)
 
-    def _package(self, outputs: list, n_input_grads: int | None = None) -> Any:
-        if n_input_grads is None:
-            n_input_grads = len(outputs) - len(self.weights)
-        inputs, weights = tuple(outputs[:n_input_grads]), tuple(outputs[n_input_grads:])
+    def _package(self, outputs: list, derived: _Derived) -> Any:
+        """Gradients in MindSpore's structure; a container argument gets a container back."""
+        grads = iter(outputs[:len(outputs) - len(self.weights)])
+        inputs = tuple(_gradient_like(shape, grads) for shape in derived.argument_structures)
+        weights = tuple(outputs[len(outputs) - len(self.weights):])
         if self.op.get_by_list:
             weights_result = weights[0] if self.single_weight else weights
             return (inputs, weights_result) if self.op.get_all else weights_result
         return inputs if self.op.get_all else inputs[0]
 
 
-def _top_level_tensor_leaves(structure: Any) -> list[int]:
-    """Leaf positions of the arguments that are themselves tensors (not inside tuples)."""
-    positions, leaf = [], 0
+def _differentiable_arguments(structure: Any) -> list[tuple[Any, list[int]]]:
+    """The arguments holding tensors: each one's structure and the leaf positions in it."""
+    found, leaf = [], 0
     for child in structure[1]:
-        if child == TENSOR:
-            positions.append(leaf)
-        leaf += _count_leaves(child)
-    return positions
+        count = _count_leaves(child)
+        if count:
+            found.append((child, list(range(leaf, leaf + count))))
+        leaf += count
+    return found
+
+
+def _gradient_like(structure: Any, grads) -> Any:
+    """An argument's structure with gradients for its tensors and None for anything else."""
+    if structure == TENSOR:
+        return next(grads)
+    kind = structure[0]
+    if kind == "static":
+        return None
+    if kind == "dict":
+        return {k: _gradient_like(child, grads) for k, child in zip(structure[1], structure[2])}
+    children = [_gradient_like(child, grads) for child in structure[1]]
+    return tuple(children) if kind == "tuple" else children
 
 
 def _count_leaves(node: Any) -> int:

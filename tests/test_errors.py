@@ -181,3 +181,9 @@ def test_a_kernel_breaking_its_ops_shape_rule_is_named_with_its_plugin(scratch_r
                                                   r"'sloppy-plugin'\) returned float64\[2\] where "
                                                   r"the op's shape rule gives float32\[2\]"):
         ops.sin(Tensor([1.0, 2.0]))
+
+
+def test_attribute_values_of_an_op_without_call_time_attributes_fail_at_construction():
+    with pytest.raises(OpInputError, match="MatMul: attribute transpose_a: Input should be a "
+                                           "valid boolean"):
+        ops.MatMul(transpose_a="yes")

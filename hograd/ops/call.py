@@ -13,8 +13,11 @@ from ..core.opdef import OpDef
 from ..core.registry import registry
 
 
-def call_op(opdef: OpDef, args: tuple, attrs: dict[str, Any]):
-    """Split ``args`` into tensor inputs and call-time attributes, then apply the op."""
+def call_op(opdef: OpDef, args: tuple, attrs: dict[str, Any], validated: bool = False):
+    """Split ``args`` into tensor inputs and call-time attributes, then apply the op.
+
+    ``validated``: ``attrs`` already went through the op's schema (and no call-time attribute
+    is among ``args``)."""
     if opdef.variadic and len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])  # MindSpore passes variadic inputs as one tuple: Concat()((x, y))
     n_inputs = len(args) - len(opdef.call_attributes) if opdef.variadic else len(opdef.inputs)
@@ -29,13 +32,14 @@ def call_op(opdef: OpDef, args: tuple, attrs: dict[str, Any]):
         if name in merged:
             raise OpInputError(f"{opdef.name}: attribute {name!r} given twice")
         merged[name] = value
-    return apply(opdef, inputs, merged)
+    return apply(opdef, inputs, merged, validated=validated and not extra)
 
 
 class Primitive:
     """Base of the op classes: ``ops.MatMul(transpose_b=True)(a, b)``.
 
-    Construction validates the attributes once; each call applies the op.
+    Construction checks the attribute names; an op without call-time attributes has its
+    values validated then too, once, and its calls skip validation.
     """
 
     op_name: str = ""
@@ -66,8 +70,11 @@ class Primitive:
             raise OpInputError(f"{opdef.name} takes no attributes, got {sorted(known)}")
         self.opdef = opdef
         self.attrs = construction
+        self._validated = None if opdef.call_attributes else opdef.make_attrs(construction)
 
     def __call__(self, *args: Any, **attrs: Any):
+        if self._validated is not None and not attrs:
+            return call_op(self.opdef, args, self._validated, validated=True)
         return call_op(self.opdef, args, {**self.attrs, **attrs})
 
     def __repr__(self) -> str:

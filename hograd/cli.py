@@ -116,6 +116,8 @@ def _plugins(args: argparse.Namespace) -> int:
             print(f"  hooks: {', '.join(record.hooks)}")
         for hook, items in record.provided.items():
             print(f"  {hook}: {len(items)} ({', '.join(items[:8])}{', …' if len(items) > 8 else ''})")
+        for what in record.overrides:
+            print(f"  overrides {what}")
     return 0
 
 

@@ -54,15 +54,24 @@ _CATEGORY_RANK = {"bool": 0, "int": 1, "float": 2}
 
 
 def from_numpy(numpy_dtype) -> DType:
-    """The hograd dtype of a numpy dtype; a clear error for one hograd does not support."""
+    """The hograd dtype of a numpy dtype; a clear error for one hograd does not support.
+
+    Narrow and unsigned integers are refused rather than widened: uint8 200 + 100 wraps to 44 in
+    its own arithmetic and would silently give 300 as int64.
+    """
     key = np.dtype(numpy_dtype)
     try:
         return _BY_NUMPY[key]
     except KeyError:
+        pass
+    supported = ", ".join(d.name for d in ALL)
+    if key.kind in "iu":
         raise TypeError(
-            f"numpy dtype {key} is not supported by hograd; use one of "
-            f"{', '.join(d.name for d in ALL)} (convert with array.astype(...))"
-        ) from None
+            f"integer dtype {key} is not supported by hograd (supported: {supported}); widening "
+            f"it silently would change its arithmetic (overflow, wrap-around), so convert it "
+            f"yourself: array.astype(np.int32) or np.int64, or pass dtype= to Tensor") from None
+    raise TypeError(f"numpy dtype {key} is not supported by hograd; use one of {supported} "
+                    f"(convert with array.astype(...))") from None
 
 
 def to_dtype(value) -> DType:

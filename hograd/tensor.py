@@ -11,16 +11,17 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import dtype as dt
-from .core.errors import TracingError
+from .core.errors import ConcreteReadError, TracingError
 from .core.ir import AbstractValue, ConstValue
-from .core.trace import current_trace, next_birth
+from .core.trace import carries_derivative, current_trace, next_birth
 
 
 def _host_array(data: Any, dtype: dt.DType | None) -> np.ndarray:
+    """A host array of the data that shares no memory with it: the caller's array may change."""
     if isinstance(data, Tensor):
         array = data.asnumpy()
     elif isinstance(data, np.ndarray):
-        array = data
+        array = np.array(data, copy=True)
     else:
         if data is None:
             raise TypeError("Tensor(data): data is required (a number, nested list or array)")
@@ -30,8 +31,6 @@ def _host_array(data: Any, dtype: dt.DType | None) -> np.ndarray:
             array = array.astype(np.float32)
     if dtype is not None:
         return np.asarray(array, dtype=dt.to_dtype(dtype).numpy)
-    if array.dtype.kind in "iu" and array.dtype not in (np.int32, np.int64):
-        array = array.astype(np.int64)
     dt.from_numpy(array.dtype)  # a clear error for unsupported dtypes
     return array
 
@@ -105,14 +104,30 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ---- reading values ------------------------------------------------------------------------
-    def _concrete(self, why: str) -> np.ndarray:
+    def _concrete(self, why: str, *, as_number: bool = True) -> np.ndarray:
+        """The host value, for a read by Python code.
+
+        Inside a trace the read is recorded as a guard, so a later run that sees another value
+        is traced again. A read that turns the value into a Python number or numpy array
+        (``as_number``) is refused where a derivative flows through the tensor: the number would
+        be a constant to the derivative and the result silently wrong. ``bool()`` and indices
+        only choose a branch, so they stay guards.
+        """
         if self._data is None:
             raise TracingError(
                 f"{why} needs a value, but this tensor is symbolic (it stands for a graph "
                 f"variable while a derivative graph is built). Backward rules must not branch "
                 f"on values; use ops.Select instead.")
+        trace = current_trace()
+        if trace is not None and as_number and carries_derivative(self):
+            raise ConcreteReadError(
+                f"{why} reads a tensor that depends on what is being differentiated; the Python "
+                f"value it gives is a constant to the derivative, so the derivative would be "
+                f"silently wrong. Compute with hograd ops on the tensor instead (ops.sin(x), not "
+                f"math.sin(float(x))), or read ops.stop_gradient(x) if a constant is what you "
+                f"mean.")
         host = self._device.to_host(self._data)
-        if current_trace() is not None:
+        if trace is not None:
             # the trace took a decision on this value: record it, so a later run that sees a
             # different value is traced again instead of reusing this branch
             from .core.dispatch import apply
@@ -129,8 +144,9 @@ class Tensor:
     def __bool__(self) -> bool:
         if self.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                             f"reduce it first (ops.ReduceAll / .any() style) or compare a scalar")
-        return bool(self._concrete("bool() (an if/while on a tensor)"))
+                             f"reduce it first: (x > 0).all() or (x > 0).any() (ops.ReduceAll, "
+                             f"ops.ReduceAny), or compare one element")
+        return bool(self._concrete("bool() (an if/while on a tensor)", as_number=False))
 
     def __float__(self) -> float:
         return float(self._scalar("float()"))
@@ -138,15 +154,15 @@ class Tensor:
     def __int__(self) -> int:
         return int(self._scalar("int()"))
 
-    def _scalar(self, why: str):
+    def _scalar(self, why: str, *, as_number: bool = True):
         if self.size != 1:
             raise TypeError(f"{why} needs a tensor of one element, this one has shape {self.shape}")
-        return self._concrete(why).reshape(-1)[0]
+        return self._concrete(why, as_number=as_number).reshape(-1)[0]
 
     def __index__(self) -> int:
         if self.dtype.category != "int":
             raise TypeError(f"only integer tensors can be used as an index, not {self.dtype}")
-        return int(self._concrete("an index"))
+        return int(self._scalar("an index", as_number=False))
 
     def __array__(self, dtype=None, copy=None):
         array = self.asnumpy()
@@ -186,8 +202,14 @@ class Tensor:
     def __ne__(self, other): return _apply("NotEqual", (self, other))  # type: ignore[override]
 
     def __getitem__(self, index) -> "Tensor":
-        from .ops.reshaping import normalize_index
-        return _apply("GetItem", (self,), {"index": normalize_index(index, self.shape)})
+        from .ops.reshaping import bool_index_as_steps, normalize_index
+        plain, empty = bool_index_as_steps(index, self.shape)
+        out = _apply("GetItem", (self,), {"index": normalize_index(plain, self.shape)})
+        if empty:
+            emptied = tuple(slice(0, 0) if axis in empty else slice(None)
+                            for axis in range(out.ndim))
+            out = _apply("GetItem", (out,), {"index": normalize_index(emptied, out.shape)})
+        return out
 
     # ---- a few methods, as in MindSpore ---------------------------------------------------------
     def astype(self, dtype) -> "Tensor":

@@ -123,7 +123,7 @@ def test_reading_values_that_change_every_call_warns_about_retracing():
     import warnings
 
     from hograd import context
-    from hograd.core.cache import RETRACE_WARNING_AT
+    from hograd.core.cache import LIMITS
 
     class Peeking(nn.Cell):
         def construct(self, x):
@@ -133,6 +133,6 @@ def test_reading_values_that_change_every_call_warns_about_retracing():
     net = Peeking()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for value in range(RETRACE_WARNING_AT):
+        for value in range(LIMITS.retrace_warning_at):
             np.testing.assert_allclose(net(f64(float(value))).asnumpy(), [value * value])
     assert any("traced 16 times" in str(w.message) for w in caught)

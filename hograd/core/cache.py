@@ -1,17 +1,23 @@
 """Compiled variants per input signature, retraced when a recorded guard no longer holds.
 
 Graph-mode Cells and top-level gradient functions keep one of these: a call looks up its
-signature, runs the first variant whose guards hold, and traces a new variant when none does.
-Any change to a Cell's attributes moves the state epoch, which empties every cache on its next
-use, so a graph never runs with a stale constant and stale graphs are not kept.
+signature, runs the variant whose guards held last first, and traces a new variant when none
+holds. Both the signatures and the variants per signature are bounded (``LIMITS``), least
+recently used first out, so code that reads changing values keeps neither growing memory nor a
+growing list of variants to try. Any change to a Cell's attributes moves the state epoch, which
+empties every cache on its next use, so a graph never runs with a stale constant.
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import warnings
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
-from .errors import GuardFailure
+from .errors import GuardFailure, TracingError
 
 _epoch = itertools.count()
 _current_epoch = [next(_epoch)]
@@ -26,9 +32,22 @@ def state_epoch() -> int:
     return _current_epoch[0]
 
 
-# Beyond this many variants for one signature, the traced code most likely reads a value that
-# changes on every call (asnumpy() in construct); say so instead of growing silently.
-RETRACE_WARNING_AT = 16
+@dataclass
+class CacheLimits:
+    """How much one cache keeps. Change the fields of ``hograd.core.cache.LIMITS`` to tune.
+
+    ``variants_per_signature``: traced variants kept for one input signature (each records a
+    different set of branch decisions); ``signatures``: input signatures (shapes, dtypes,
+    Python-constant arguments) kept per function; ``retrace_warning_at``: after this many
+    retraces of one signature a warning says the code reads values that change between calls.
+    """
+
+    variants_per_signature: int = 8
+    signatures: int = 64
+    retrace_warning_at: int = 16
+
+
+LIMITS = CacheLimits()
 
 
 class VariantCache:
@@ -38,31 +57,94 @@ class VariantCache:
     """
 
     def __init__(self) -> None:
-        self._variants: dict[Hashable, list[Any]] = {}
+        self._variants: OrderedDict[Hashable, list[Any]] = OrderedDict()
+        self._builds: dict[Hashable, int] = {}
         self._epoch = state_epoch()
 
     def call(self, key: Hashable, run: Callable[[Any], Any], build: Callable[[], Any]) -> Any:
         if self._epoch != state_epoch():
             self._variants.clear()
             self._epoch = state_epoch()
-        variants = self._variants.setdefault(key, [])
-        for variant in variants:
+        variants = self._variants.get(key)
+        if variants is None:
+            variants = self._variants[key] = []
+            while len(self._variants) > max(1, LIMITS.signatures):
+                oldest, _ = self._variants.popitem(last=False)
+                self._builds.pop(oldest, None)
+        else:
+            self._variants.move_to_end(key)
+        for position, variant in enumerate(variants):
             try:
-                return run(variant)
+                result = run(variant)
             except GuardFailure:
                 continue
+            if position:
+                variants.insert(0, variants.pop(position))
+            return result
         variant = build()
-        variants.append(variant)
-        if len(variants) == RETRACE_WARNING_AT:
+        variants.insert(0, variant)
+        del variants[max(1, LIMITS.variants_per_signature):]
+        builds = self._builds[key] = self._builds.get(key, 0) + 1
+        if builds == LIMITS.retrace_warning_at:
             warnings.warn(
-                f"the same input signature has been traced {RETRACE_WARNING_AT} times because "
-                f"recorded guards keep failing: the traced code branches on (or reads with "
+                f"the same input signature has been traced {builds} times because recorded "
+                f"guards keep failing: the traced code branches on (or reads with "
                 f"asnumpy()/float()) values that change between calls. Use ops.Select for "
                 f"data-dependent choices, or PYNATIVE_MODE.", RuntimeWarning, stacklevel=3)
-        return run(variant)
+        try:
+            return run(variant)
+        except GuardFailure:
+            raise TracingError(
+                "the function took another branch when its graph was rerun on the very inputs "
+                "it was traced with: it decides on values that change between runs (random "
+                "numbers, the clock, a NaN compared with itself). Make such decisions outside "
+                "the traced function, or use PYNATIVE_MODE.") from None
 
     def variants(self, key: Hashable) -> list[Any]:
         return list(self._variants.get(key, ()))
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._variants.values())
+
+
+class FunctionCaches:
+    """A ``VariantCache`` per differentiated function (and weights), holding functions weakly.
+
+    An entry goes when its function is collected, so gradients of fresh lambdas or closures do
+    not keep them (and what they hold) alive, and a new function that happens to reuse a dead
+    one's ``id`` never meets the dead one's graphs. A bound method is held through its object.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Callable[[], Any], dict[Hashable, VariantCache]]] = {}
+
+    def for_function(self, fn: Callable, weights: tuple) -> VariantCache:
+        anchor, member = (fn.__self__, fn.__func__) if inspect.ismethod(fn) else (fn, None)
+        key = id(anchor)
+        entry = self._entries.get(key)
+        if entry is None or entry[0]() is not anchor:
+            entry = self._entries[key] = (self._reference(anchor, key), {})
+        caches = entry[1]
+        # weights stay alive while a cached graph captures them, so their ids are not reused
+        # while a cache under those ids holds anything
+        sub_key = (member, tuple(id(w) for w in weights))
+        cache = caches.get(sub_key)
+        if cache is None:
+            cache = caches[sub_key] = VariantCache()
+        return cache
+
+    def _reference(self, anchor: Any, key: int) -> Callable[[], Any]:
+        entries = self._entries
+
+        def forget(reference: Any) -> None:
+            entry = entries.get(key)
+            if entry is not None and entry[0] is reference:
+                del entries[key]
+
+        try:
+            return weakref.ref(anchor, forget)
+        except TypeError:  # not weakly referenceable (some builtins): live as long as we do
+            return lambda: anchor
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -25,6 +25,8 @@ class DeviceSpec(BaseModel):
     dtypes: tuple[dt.DType, ...] = dt.ALL
     to_device: Callable[[np.ndarray], Any] = np.asarray
     to_host: Callable[[Any], np.ndarray] = np.asarray
+    # replace a device of the same name another plugin declares (reported as an override)
+    override: bool = False
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -38,3 +40,5 @@ class KernelSpec(BaseModel):
     op: str
     device: str
     fn: Callable[..., Any]
+    # replace the kernel another plugin gives for this op and device (reported as an override)
+    override: bool = False

@@ -62,7 +62,8 @@ def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | Non
     var = None
     if trace is not None:
         frozen = freeze_attrs(attrs)
-        var = trace.record(opdef.name, [trace.var_of(t) for t in tensors], frozen, out_aval)
+        var = trace.record(opdef.name, [trace.var_of(t) for t in tensors], frozen, out_aval,
+                           opdef)
     return Tensor._traced(data, out_aval, device, trace, var)
 
 

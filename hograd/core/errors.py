@@ -46,6 +46,10 @@ class TracingError(HogradError, RuntimeError):
     """User code did something that cannot be traced into a graph."""
 
 
+class ConcreteReadError(TracingError):
+    """A tensor a derivative flows through was read as a Python number or numpy array."""
+
+
 class GraphValidationError(HogradError, ValueError):
     """A graph breaks an IR invariant (use before definition, wrong abstract value, …)."""
 

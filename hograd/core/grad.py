@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .cache import VariantCache
+from .cache import FunctionCaches, VariantCache
 from .dispatch import apply
 from .errors import GradArgumentError, TracingError
 from .executor import compile_graph
 from .pytree import TENSOR, flatten, signature, unflatten
 from .replay import call_graph
-from .trace import ClosedGraph, Trace, current_trace, grad_scope
+from .trace import ClosedGraph, Trace, carries_derivative, current_trace, grad_scope
 from .transform import vjp_graph
 
 
@@ -46,7 +46,7 @@ class GradOperation:
         self.get_all = get_all
         self.get_by_list = get_by_list
         self.sens_param = sens_param
-        self._caches: dict[Any, VariantCache] = {}
+        self._caches = FunctionCaches()
 
     def __call__(self, fn: Callable, weights: Any = None) -> "GradFunction":
         from ..tensor import Parameter
@@ -76,15 +76,7 @@ class GradOperation:
         return GradFunction(self, fn, weights, single)
 
     def _cache_for(self, fn: Callable, weights: tuple) -> VariantCache:
-        try:
-            key = (fn, tuple(id(w) for w in weights))
-            hash(key)
-        except TypeError:
-            key = (id(fn), tuple(id(w) for w in weights))
-        cache = self._caches.get(key)
-        if cache is None:
-            cache = self._caches[key] = VariantCache()
-        return cache
+        return self._caches.for_function(fn, weights)
 
 
 @dataclass(frozen=True)
@@ -121,7 +113,12 @@ class GradFunction:
             sens_leaves = self._sens_leaves(sens, derived)
             outputs = call_graph(derived.backward.graph, self._bind(derived, leaves, sens_leaves))
             return self._package(outputs, derived)
-        from ..context import current_device
+        from ..context import GRAPH_MODE, current_device, current_mode
+        if current_mode() != GRAPH_MODE:
+            # PyNative runs op by op: each call traces anew, so it sees the Python state of now
+            # (a changed closure or config value) as the forward call does
+            derived = self._derive(leaves, structure)
+            return self._run(derived, leaves, sens)
         device = leaves[0]._device if leaves else current_device()
         sens_key = None
         if sens is not None:
@@ -155,16 +152,31 @@ class GradFunction:
         else:
             arguments = []
         wrt = [leaf for _, leaves_of_argument in arguments for leaf in leaves_of_argument]
+        differentiated = set(wrt)
         with grad_scope():
             with Trace() as trace:
-                inner = [trace.new_input(t._aval, t._data, t._device) for t in leaves]
+                inner = [trace.new_input(t._aval, t._data, t._device,
+                                         differentiated=i in differentiated or
+                                         carries_derivative(t))
+                         for i, t in enumerate(leaves)]
+                weight_vars = []
+                for weight in self.weights:
+                    # a weight passed as an argument is that argument: reading it as an
+                    # attribute and as the argument are one variable with one gradient
+                    position = next((i for i, t in enumerate(leaves) if t is weight), None)
+                    if position is None:
+                        weight_vars.append(trace.capture(weight, differentiated=True))
+                    else:
+                        trace.alias(weight, inner[position]._var)
+                        if weight.dtype.is_float:
+                            trace.differentiated.add(inner[position]._var)
+                        weight_vars.append(inner[position]._var)
                 result = self.fn(*unflatten(structure, inner))
                 out_leaves, out_structure = flatten(result)
                 if not out_leaves:
                     raise TracingError(f"GradOperation: {_name(self.fn)} returned no Tensor "
                                        f"({type(result).__name__}); there is nothing to "
                                        f"differentiate")
-                weight_vars = [trace.var_of(w) for w in self.weights]
                 forward = trace.finish(out_leaves)
             weight_positions = [forward.graph.inputs.index(v) for v in weight_vars]
             backward = vjp_graph(forward, list(wrt) + weight_positions,

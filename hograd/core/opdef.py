@@ -65,6 +65,9 @@ class OpDef(BaseModel):
     internal: bool = False
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    # replace an op another plugin registered under this name, an alias or the function name
+    # (reported as an override); without it such a clash fails the plugin
+    override: bool = False
 
     @field_validator("name")
     @classmethod

@@ -2,9 +2,11 @@
 
 A plugin that fails to import, implements a hook that does not exist (a misspelled name), or
 registers something invalid is recorded (name, distribution, version, error) and warned about;
-``import hograd`` and every other plugin keep working. ``HOGRAD_DISABLE_PLUGINS=a,b`` skips
-plugins by name (the built-ins cannot be disabled); ``HOGRAD_STRICT_PLUGINS=1`` raises instead of
-warning (the test suite runs that way).
+``import hograd`` and every other plugin keep working. Only hograd's own ops and the cpu device
+are essential: their failure raises. Plugins load in a fixed order (hograd's own first, then the
+others by name), so what a clash does never depends on the order the environment lists them in.
+``HOGRAD_DISABLE_PLUGINS=a,b`` skips plugins by name (the built-ins cannot be disabled);
+``HOGRAD_STRICT_PLUGINS=1`` raises instead of warning (the test suite runs that way).
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from .errors import PluginError
 # Loaded even from a source tree that was never installed (no entry-point metadata there).
 BUILTIN_PLUGINS = {"builtin_ops": "hograd.ops.plugin", "cpu": "hograd.plugins.cpu",
                    "gpu": "hograd.plugins.gpu", "ascend": "hograd.plugins.ascend"}
+# without these hograd cannot work: their failure is an error, not a warning
+ESSENTIAL_PLUGINS = ("builtin_ops", "cpu")
 DISABLE_VARIABLE = "HOGRAD_DISABLE_PLUGINS"
 STRICT_VARIABLE = "HOGRAD_STRICT_PLUGINS"
 
@@ -38,6 +42,8 @@ class PluginRecord:
     error: str | None = None
     hooks: list[str] = field(default_factory=list)
     provided: dict[str, list[str]] = field(default_factory=dict)
+    # what this plugin replaced of another's, by name (it asked to, with override=True)
+    overrides: list[str] = field(default_factory=list)
 
 
 def strict() -> bool:
@@ -53,26 +59,31 @@ def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     records: list[PluginRecord] = []
-    seen: set[str] = set()
     blocked = disabled()
+    entries: dict[str, metadata.EntryPoint] = {}
     for entry in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
-        if entry.name in seen:
+        entries.setdefault(entry.name, entry)
+    builtin_order = list(BUILTIN_PLUGINS)
+    names = sorted(set(entries) | set(BUILTIN_PLUGINS),
+                   key=lambda n: (builtin_order.index(n) if n in BUILTIN_PLUGINS
+                                  else len(builtin_order), n))
+    for name in names:
+        entry = entries.get(name)
+        if entry is None:  # a source tree that was never installed: no metadata
+            module = BUILTIN_PLUGINS[name]
+            record = PluginRecord(name, module, "hograd")
+            records.append(record)
+            register(manager, record, lambda module=module: importlib.import_module(module))
             continue
-        seen.add(entry.name)
         dist = getattr(entry, "dist", None)
-        record = PluginRecord(entry.name, entry.value, dist.name if dist else None,
+        record = PluginRecord(name, entry.value, dist.name if dist else None,
                               dist.version if dist else None)
         records.append(record)
-        if entry.name in blocked and entry.name not in BUILTIN_PLUGINS:
+        if name in blocked and name not in BUILTIN_PLUGINS:
             record.status = "disabled"
             record.error = f"disabled by {DISABLE_VARIABLE}"
             continue
         register(manager, record, entry.load)
-    for name, module in BUILTIN_PLUGINS.items():
-        if name not in seen:
-            record = PluginRecord(name, module, "hograd")
-            records.append(record)
-            register(manager, record, lambda module=module: importlib.import_module(module))
     return manager, records
 
 
@@ -96,6 +107,6 @@ def fail(record: PluginRecord, error: str, cause: Exception | None = None) -> No
     record.status = "failed"
     record.error = error
     message = f"hograd plugin {record.name!r} ({record.module}) failed: {error}"
-    if record.name in BUILTIN_PLUGINS or strict():
+    if record.name in ESSENTIAL_PLUGINS or strict():
         raise PluginError(message) from cause
     warnings.warn(message, RuntimeWarning, stacklevel=3)

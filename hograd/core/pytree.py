@@ -27,6 +27,10 @@ def flatten(tree: Any) -> tuple[list[Any], Any]:
         if isinstance(node, dict):
             keys = tuple(sorted(node))
             return ("dict", keys, tuple(walk(node[k]) for k in keys))
+        if isinstance(node, float):
+            # by bits, not by ==: 0.0 and -0.0 give different results (1 / c), and a NaN must
+            # meet its own entry again
+            return ("static", "float", type(node), node.hex())
         try:
             hash(node)
         except TypeError:
@@ -47,7 +51,7 @@ def unflatten(structure: Any, leaves: list[Any]) -> Any:
             return next(position)
         kind = node[0]
         if kind == "static":
-            return node[2]
+            return node[2](float.fromhex(node[3])) if node[1] == "float" else node[2]
         if kind == "dict":
             return {k: build(child) for k, child in zip(node[1], node[2])}
         children = [build(child) for child in node[1]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import threading
+import warnings
 from typing import Any, Callable
 
 from .device import DeviceSpec, KernelSpec
@@ -31,6 +32,10 @@ class Registry:
         self.specs: dict[str, Any] = {}
         self.spec_provider: dict[str, str] = {}
         self.plugins: list[PluginRecord] = []
+        # lower-case function name -> the op that holds it
+        self.function_owner: dict[str, str] = {}
+        # (plugin, what it replaced), in load order
+        self.overrides: list[tuple[str, str]] = []
         self._factory_kernels: dict[tuple[str, str], Callable] = {}
 
     def copy(self) -> "Registry":
@@ -45,17 +50,31 @@ class Registry:
     def functions(self) -> dict[str, OpDef]:
         """Ops by their lower-case function name (``sin``, ``reduce_sum``), built on demand."""
         if self._functions is None:
-            self._functions = {op.functional_name: op for op in self.ops.values()}
+            self._functions = {name: self.ops[op] for name, op in self.function_owner.items()}
         return self._functions
 
     def add_op(self, op: OpDef, provider: str) -> None:
+        """Register ``op`` under its name, aliases and function name.
+
+        A name, alias or function name another plugin holds is refused (``PluginError``) unless
+        the op sets ``override=True``; an override is recorded in ``self.overrides``."""
+        names = (op.name, *op.aliases)
+        held = [(name, self.op_provider[name]) for name in names if name in self.ops]
+        owner = self.function_owner.get(op.functional_name)
+        if owner is not None and owner not in names:
+            held.append((f"{op.functional_name}() of op {owner}", self.op_provider[owner]))
+        if held and not op.override:
+            what, by = held[0]
+            raise PluginError(f"op {what!r} from plugin {provider!r} is already registered by "
+                              f"plugin {by!r}; nothing is replaced unless the plugin's OpDef "
+                              f"sets override=True")
+        for what, by in held:
+            self.overrides.append((provider, f"op {what} (was from plugin {by!r})"))
         self._functions = None
-        for name in (op.name, *op.aliases):
-            if name in self.ops:
-                raise PluginError(f"op {name!r} from plugin {provider!r} is already registered by "
-                                  f"plugin {self.op_provider[name]!r}")
+        for name in names:
             self.ops[name] = op
             self.op_provider[name] = provider
+        self.function_owner[op.functional_name] = op.name
 
     def add_device(self, device: DeviceSpec, provider: str) -> None:
         for alias in (device.name, *device.aliases):
@@ -63,7 +82,15 @@ class Registry:
             if self._device_names.get(key, device.name) != device.name:
                 raise PluginError(f"device name {alias!r} from plugin {provider!r} is already used "
                                   f"by device {self._device_names[key]!r}")
-            self._device_names[key] = device.name
+        if device.name in self.devices:
+            by = self.device_provider[device.name]
+            if not device.override:
+                raise PluginError(f"device {device.name!r} from plugin {provider!r} is already "
+                                  f"declared by plugin {by!r}; nothing is replaced unless the "
+                                  f"plugin's DeviceSpec sets override=True")
+            self.overrides.append((provider, f"device {device.name} (was from plugin {by!r})"))
+        for alias in (device.name, *device.aliases):
+            self._device_names[alias.lower()] = device.name
         self.devices[device.name] = device
         self.device_provider[device.name] = provider
 
@@ -73,9 +100,17 @@ class Registry:
         if kernel.device not in self.devices:
             raise PluginError(f"plugin {provider!r} gives a kernel for unknown device "
                               f"{kernel.device!r}")
-        name = self.ops[kernel.op].name
-        self.kernels[(name, kernel.device)] = kernel.fn
-        self.kernel_provider[(name, kernel.device)] = provider
+        key = (self.ops[kernel.op].name, kernel.device)
+        if key in self.kernels:
+            by = self.kernel_provider[key]
+            if not kernel.override:
+                raise PluginError(f"kernel {key[0]}@{key[1]} from plugin {provider!r} is already "
+                                  f"given by plugin {by!r}; nothing is replaced unless the "
+                                  f"plugin's KernelSpec sets override=True")
+            self.overrides.append((provider, f"kernel {key[0]}@{key[1]} (was from plugin "
+                                             f"{by!r})"))
+        self.kernels[key] = kernel.fn
+        self.kernel_provider[key] = provider
 
     def add_spec(self, spec, provider: str) -> None:
         if spec.op not in self.ops:
@@ -104,7 +139,7 @@ class Registry:
         name = self._device_names.get(target.lower())
         if name is None:
             known = ", ".join(f"{d.name} ({'/'.join(d.aliases) or d.name})"
-                              for d in self.devices.values())
+                              for d in sorted(self.devices.values(), key=lambda d: d.name))
             raise UnknownDeviceError(f"unknown device target {target!r}; registered devices: "
                                      f"{known}. Install the plugin that provides it.")
         device = self.devices[name]
@@ -155,30 +190,82 @@ def registry() -> Registry:
     return _registry
 
 
+# each hook, in the order the registry takes them, with what takes its items
+HOOKS = (("hograd_ops", Registry.add_op), ("hograd_devices", Registry.add_device),
+         ("hograd_kernels", Registry.add_kernel), ("hograd_op_specs", Registry.add_spec))
+
+
 def _build() -> Registry:
+    """Every loaded plugin's ops, devices, kernels and specs, in a fixed plugin order.
+
+    A plugin that fails in any hook (an exception, an invalid item, a name it may not take)
+    registers nothing at all: the registry is built again without it, until every plugin left
+    succeeds. Devices of a failed plugin are then declared absent, with the failure as reason.
+    """
     manager, records = make_plugin_manager()
-    reg = Registry()
-    reg.plugins = records
     by_name = {r.name: r for r in records}
-    for hook, add in (("hograd_ops", reg.add_op), ("hograd_devices", reg.add_device),
-                      ("hograd_kernels", reg.add_kernel), ("hograd_op_specs", reg.add_spec)):
-        for impl in getattr(manager.hook, hook).get_hookimpls():
-            record = by_name.get(impl.plugin_name)
-            before = reg.copy()
+    order = {r.name: i for i, r in enumerate(records)}
+    left_out: dict[str, tuple[str, Exception]] = {}
+    while True:
+        reg, failure = _build_without(manager, by_name, order, left_out)
+        if failure is None:
+            break
+        name, message, err = failure
+        left_out[name] = (message, err)
+        fail(by_name[name], message, err)  # raises for hograd's own ops and cpu, or when strict
+    reg.plugins = records
+    for name, (message, _) in left_out.items():
+        _declare_absent(reg, manager, name, message)
+    for provider, what in reg.overrides:
+        by_name[provider].overrides.append(what)
+        warnings.warn(f"hograd plugin {provider!r} overrides {what}", RuntimeWarning,
+                      stacklevel=3)
+    return reg
+
+
+def _build_without(manager, by_name: dict, order: dict, left_out: dict):
+    """A registry from every plugin not left out, or the first plugin that failed and why."""
+    reg = Registry()
+    provided: dict[str, dict[str, list[str]]] = {}
+    for hook, add in HOOKS:
+        impls = sorted(getattr(manager.hook, hook).get_hookimpls(),
+                       key=lambda impl: order.get(impl.plugin_name, len(order)))
+        for impl in impls:
+            if impl.plugin_name in left_out:
+                continue
             try:
                 items = list(impl.function() or ())
                 for item in items:
-                    add(item, impl.plugin_name)
+                    add(reg, item, impl.plugin_name)
             except Exception as err:
-                if record is None:
+                if impl.plugin_name not in by_name:
                     raise
-                vars(reg).update(vars(before))  # all of a hook's items, or none of them
-                fail(record, f"{hook}: {type(err).__name__}: {err}", err)
-                continue
-            if record is not None:
-                record.provided.setdefault(hook.removeprefix("hograd_"), []).extend(
-                    _describe(i) for i in items)
-    return reg
+                return reg, (impl.plugin_name, f"{hook}: {type(err).__name__}: {err}", err)
+            provided.setdefault(impl.plugin_name, {}).setdefault(
+                hook.removeprefix("hograd_"), []).extend(_describe(i) for i in items)
+    for name, record in by_name.items():
+        record.provided = provided.get(name, {})
+        record.overrides = []
+    return reg, None
+
+
+def _declare_absent(reg: Registry, manager, plugin: str, reason: str) -> None:
+    """The devices a failed plugin declares, registered absent so that users learn why."""
+    for impl in manager.hook.hograd_devices.get_hookimpls():
+        if impl.plugin_name != plugin:
+            continue
+        try:
+            devices = list(impl.function() or ())
+        except Exception:
+            return
+        for device in devices:
+            if isinstance(device, DeviceSpec) and device.name not in reg.devices:
+                try:
+                    reg.add_device(device.model_copy(update={
+                        "present": False,
+                        "absent_reason": f"its plugin {plugin!r} failed: {reason}"}), plugin)
+                except PluginError:
+                    continue
 
 
 def _describe(item: Any) -> str:

@@ -57,6 +57,20 @@ class grad_scope:
         _local.grad_depth = grad_depth() - 1
 
 
+def carries_derivative(tensor) -> bool:
+    """Whether some active trace takes a derivative through ``tensor``."""
+    return any(trace.is_differentiated(tensor) for trace in _stack())
+
+
+def _carries(opdef, inputs: Sequence[Var], differentiated: set[Var]) -> bool:
+    from .opdef import NotDifferentiable
+    if opdef.backward_all is not None or opdef.variadic:
+        return any(v in differentiated for v in inputs)
+    return any(v in differentiated and rule is not None
+               and not isinstance(rule, NotDifferentiable)
+               for v, rule in zip(inputs, opdef.backward))
+
+
 @dataclass(frozen=True, eq=False)
 class ClosedGraph:
     """A graph plus the tensors its trailing inputs capture: ``graph.inputs[n_explicit:]``."""
@@ -78,6 +92,9 @@ class Trace:
         self.capture_vars: list[Var] = []
         self._capture_by_id: dict[int, Var] = {}
         self._constants: dict[int, tuple[Any, Var]] = {}
+        # the variables a derivative is being taken through: differentiated inputs, the
+        # weights, captures of such variables of enclosing traces, and what they flow into
+        self.differentiated: set[Var] = set()
         self.active = False
 
     def __enter__(self) -> "Trace":
@@ -91,17 +108,30 @@ class Trace:
         self.active = False
 
     # ---- building ----------------------------------------------------------------------------
-    def new_input(self, aval: AbstractValue, data: Any, device: Any):
+    def new_input(self, aval: AbstractValue, data: Any, device: Any,
+                  differentiated: bool = False):
         """A tensor that stands for a new explicit input of the graph."""
         from ..tensor import Tensor
         var = Var(aval)
         self.inputs.append(var)
+        if differentiated and aval.dtype.is_float:
+            self.differentiated.add(var)
         return Tensor._traced(data, aval, device, self, var)
 
-    def record(self, op: str, inputs: Sequence[Var], attrs: tuple, aval: AbstractValue) -> Var:
+    def record(self, op: str, inputs: Sequence[Var], attrs: tuple, aval: AbstractValue,
+               opdef: Any = None) -> Var:
         var = Var(aval)
         self.nodes.append(Node(op, tuple(inputs), attrs, var))
+        # only floats carry derivatives (as in the transformer's active set)
+        if (self.differentiated and opdef is not None and aval.dtype.is_float
+                and _carries(opdef, inputs, self.differentiated)):
+            self.differentiated.add(var)
         return var
+
+    def is_differentiated(self, tensor) -> bool:
+        """Whether a derivative this trace takes flows through ``tensor`` (no capture is made)."""
+        var = tensor._var if tensor._trace is self else self._capture_by_id.get(id(tensor))
+        return var is not None and var in self.differentiated
 
     def var_of(self, tensor) -> Var:
         """The variable standing for ``tensor`` in this trace: its own, a constant or a capture."""
@@ -123,11 +153,30 @@ class Trace:
                               tensor.aval)
             self._constants[key] = (tensor, var)
             return var
+        return self.capture(tensor)
+
+    def capture(self, tensor, differentiated: bool = False) -> Var:
+        """A new graph input bound to ``tensor``, an object from outside this trace.
+
+        It carries a derivative when the caller says so (a weight) or when an enclosing trace
+        takes one through ``tensor``. A tensor captured before keeps its variable."""
+        var = self._capture_by_id.get(id(tensor))
+        if var is not None:
+            if differentiated and var.aval.dtype.is_float:
+                self.differentiated.add(var)
+            return var
         var = Var(tensor.aval)
         self.captured.append(tensor)
         self.capture_vars.append(var)
-        self._capture_by_id[key] = var
+        self._capture_by_id[id(tensor)] = var
+        if tensor.aval.dtype.is_float and (differentiated or any(
+                trace.is_differentiated(tensor) for trace in _stack() if trace is not self)):
+            self.differentiated.add(var)
         return var
+
+    def alias(self, tensor, var: Var) -> None:
+        """Make ``tensor`` (an object from outside) stand for ``var`` wherever it is read."""
+        self._capture_by_id[id(tensor)] = var
 
     def finish(self, outputs: Sequence[Any]) -> ClosedGraph:
         """The traced graph; ``outputs`` are tensors of this trace (or anything ``var_of`` takes)."""

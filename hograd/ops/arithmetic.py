@@ -4,6 +4,28 @@ from __future__ import annotations
 from .call import F
 from .families import binary
 
+
+
+def _pow_grad_base(g, out, x, y):
+    # y·x^(y−1), with the exponent moved off 0 where y is 0: there the term is 0·x^−1, which is
+    # NaN at x = 0 and would poison every higher derivative of x**k at 0 (r**2 at r = 0). The
+    # derivative of x^0 is then 0·x^0 = 0 at every order, as in PyTorch.
+    exponent = F.select(F.equal(y, 0.0), F.ones_like(y), y) - 1.0
+    return g * y * F.pow(x, exponent)
+
+
+def _pow_grad_exponent(g, out, x, y):
+    # x^y·log x; at x = 0 the term is 0·log 0: x^y is constant 0 in y there (y > 0), so the
+    # derivative is 0 (as in PyTorch); log reads 1 there so no NaN reaches higher orders
+    safe_base = F.select(F.equal(x, 0.0), F.ones_like(x), x)
+    return g * out * F.log(safe_base)
+
+
+def _chosen(wins, x, y, g):
+    """g where an input of Maximum/Minimum wins, g/2 where it ties, else 0."""
+    return F.select(wins, g, F.select(F.equal(x, y), g * 0.5, F.zeros_like(g)))
+
+
 OPS = [
     binary("Add", lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y"),
     binary("Sub", lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y"),
@@ -11,14 +33,13 @@ OPS = [
     binary("RealDiv", lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,
            doc="x / y (true division; integers become float32)", promotion="float",
            aliases=("Div",), domain=(0.3, 2.0), functional="div"),
-    binary("Pow", lambda g, out, x, y: g * y * F.pow(x, y - 1.0),
-           lambda g, out, x, y: g * out * F.log(x),
-           doc="x ** y", domain=(0.3, 2.0)),
-    # ties (measure zero) send the whole gradient to x
-    binary("Maximum", lambda g, out, x, y: F.select(x >= y, g, F.zeros_like(g)),
-           lambda g, out, x, y: F.select(x >= y, F.zeros_like(g), g), doc="elementwise max"),
-    binary("Minimum", lambda g, out, x, y: F.select(x <= y, g, F.zeros_like(g)),
-           lambda g, out, x, y: F.select(x <= y, F.zeros_like(g), g), doc="elementwise min"),
+    binary("Pow", _pow_grad_base, _pow_grad_exponent, doc="x ** y", domain=(0.3, 2.0)),
+    # the chosen input gets g; at a tie each gets g/2 (as JAX and PyTorch do, and as ReduceMax
+    # splits between equal elements); a NaN is chosen (propagated) and passes g to neither
+    binary("Maximum", lambda g, out, x, y: _chosen(x > y, x, y, g),
+           lambda g, out, x, y: _chosen(y > x, x, y, g), doc="elementwise max (NaN wins)"),
+    binary("Minimum", lambda g, out, x, y: _chosen(x < y, x, y, g),
+           lambda g, out, x, y: _chosen(y < x, x, y, g), doc="elementwise min (NaN wins)"),
     binary("SquaredDifference", lambda g, out, x, y: g * (x - y) * 2.0,
            lambda g, out, x, y: g * (y - x) * 2.0, doc="(x - y)²"),
     # MindSpore's argument order: Atan2()(x, y) is the angle of the point (y, x), arctan(x / y)

@@ -30,9 +30,10 @@ OPS = [
 _TWO_OVER_SQRT_PI = 1.1283791670955126
 
 OPS += [
-    # |x|' is ±1: a Select of ±g, whose own derivative is zero away from the kink
-    unary("Abs", lambda g, out, x: F.select(x > 0.0, g, -g), doc="|x|", promotion="common",
-          domain=(0.3, 2.0)),
+    # |x|' is ±1 (a Select of ±g, whose own derivative is zero away from the kink), and 0 at
+    # x = 0, as MindSpore and PyTorch define it
+    unary("Abs", lambda g, out, x: F.select(x > 0.0, g, F.select(x < 0.0, -g, F.zeros_like(g))),
+          doc="|x|", promotion="common", domain=(0.3, 2.0)),
     unary("Erf", lambda g, out, x: g * F.exp(-(x * x)) * _TWO_OVER_SQRT_PI, doc="error function"),
     unary("Erfc", lambda g, out, x: g * F.exp(-(x * x)) * -_TWO_OVER_SQRT_PI,
           doc="complementary error function 1 - erf(x)"),

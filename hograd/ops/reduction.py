@@ -5,6 +5,7 @@ from typing import Optional, Union
 
 from pydantic import StrictBool, field_validator
 
+from .. import dtype as dt
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from .call import F
@@ -34,6 +35,12 @@ def _reduce_infer(x: AbstractValue, *, axis, keep_dims: bool) -> AbstractValue:
     return AbstractValue(shape, x.dtype)
 
 
+def _counting_infer(x: AbstractValue, *, axis, keep_dims: bool) -> AbstractValue:
+    """A sum or product: over bools it counts, in int64, as numpy, PyTorch and MindSpore do."""
+    out = _reduce_infer(x, axis=axis, keep_dims=keep_dims)
+    return AbstractValue(out.shape, dt.int64) if x.dtype is dt.bool_ else out
+
+
 def _spread(g, x, axis, keep_dims):
     """Broadcast a reduced cotangent back over the reduced axes."""
     axes = normalize_axes(axis, x.ndim)
@@ -50,7 +57,7 @@ def _mean_grad(g, out, x, *, axis, keep_dims):
 
 
 OPS = [
-    OpDef(name="ReduceSum", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
+    OpDef(name="ReduceSum", inputs=("x",), infer=_counting_infer, attributes=ReduceAttrs,
           call_attributes=("axis",),
           backward=(lambda g, out, x, *, axis, keep_dims: _spread(g, x, axis, keep_dims),),
           doc="sum over axis"),
@@ -108,7 +115,7 @@ def _prod_grad(g, out, x, *, axis, keep_dims):
 
 def _cumsum_infer(x: AbstractValue, *, axis: int, exclusive: bool, reverse: bool):
     normalize_axes(axis, x.ndim)
-    return x
+    return AbstractValue(x.shape, dt.int64) if x.dtype is dt.bool_ else x
 
 
 def _norm(x, *, axis, keep_dims, p):
@@ -128,7 +135,7 @@ OPS += [
           call_attributes=("axis",), backward=(_extremum_grad,), doc="max over axis"),
     OpDef(name="ReduceMin", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
           call_attributes=("axis",), backward=(_extremum_grad,), doc="min over axis"),
-    OpDef(name="ReduceProd", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
+    OpDef(name="ReduceProd", inputs=("x",), infer=_counting_infer, attributes=ReduceAttrs,
           call_attributes=("axis",), backward=(_prod_grad,), domain=(0.5, 1.5),
           doc="product over axis (its derivative divides by x: undefined where x is 0)"),
     OpDef(name="CumSum", inputs=("x",), infer=_cumsum_infer, attributes=CumSumAttrs,

@@ -96,9 +96,44 @@ def _broadcast_to_infer(x: AbstractValue, *, shape: tuple[int, ...]) -> Abstract
 
 
 # ---- GetItem and its adjoint ----------------------------------------------------------------------
+def bool_index_as_steps(index: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
+    """Booleans in an index, as numpy reads them: ``True`` adds an axis of length 1, ``False``
+    one of length 0. Returns the index with the boolean as a new axis (None), and the output
+    axes that must then be emptied (the ``False``'s)."""
+    items = index if isinstance(index, tuple) else (index,)
+    is_flag = [isinstance(i, (bool, np.bool_)) for i in items]
+    if not any(is_flag):
+        return index, ()
+    plain = tuple(None if flag else i for i, flag in zip(items, is_flag))
+    consumed = sum(1 for i in plain if i is not None and i is not Ellipsis)
+    position = is_flag.index(True)
+    axis = sum(1 if i is None or isinstance(i, slice) else
+               max(len(shape) - consumed, 0) if i is Ellipsis else 0 for i in plain[:position])
+    empty = () if items[position] else (axis,)
+    # numpy moves a boolean that stands apart from integer indices to the front, and joins
+    # several booleans into one axis: only the plain cases are taken, the rest refused
+    try:
+        expected = _plain_shape(shape, index)
+        got = list(_plain_shape(shape, plain))
+    except IndexError as err:
+        raise OpInputError(f"index {index!r} does not fit shape {shape}: {err}") from None
+    for emptied in empty:
+        got[emptied] = 0
+    if sum(is_flag) > 1 or tuple(got) != expected:
+        raise OpInputError(f"index {index!r} mixes True/False with other indices in a way numpy "
+                           f"reorders; index in two steps (x[True] or x[False], then the rest)")
+    return plain, empty
+
+
+def _plain_shape(shape: tuple[int, ...], index: Any) -> tuple[int, ...]:
+    return np.broadcast_to(np.empty((), np.int8), shape)[index].shape
+
+
 def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple:
     """Basic numpy indexing (ints, slices, None, ...) as a hashable, shape-resolved tuple."""
     items = index if isinstance(index, tuple) else (index,)
+    for item in items:
+        _refuse_advanced_index(item)
     consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
     if sum(1 for i in items if i is Ellipsis) > 1:
         raise OpInputError("an index may hold at most one Ellipsis (...)")
@@ -132,6 +167,21 @@ def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple:
     # (and x[0] and x[0, :] become one node for CSE)
     normalized.extend(("s", 0, shape[d], 1) for d in range(dim, len(shape)))
     return tuple(normalized)
+
+
+def _refuse_advanced_index(item: Any) -> None:
+    from ..tensor import Tensor
+    if isinstance(item, Tensor) and item.size == 1 and item.dtype.category == "int":
+        return  # a scalar integer tensor is an int
+    if isinstance(item, (Tensor, np.ndarray, list)):
+        kind = (item.dtype.category if isinstance(item, Tensor) else
+                "bool" if np.asarray(item).dtype == np.bool_ else "int")
+        what = "a boolean mask" if kind == "bool" else "an array of indices"
+        hint = ("choose elements with ops.Select()(mask, x, y), or count with "
+                "ops.ReduceSum()(mask)" if kind == "bool" else
+                "gather them with ops.Gather()(x, indices, axis), which is differentiable")
+        raise OpInputError(f"indexing with {what} (advanced indexing) is not supported: {hint}; "
+                           f"plain indices are ints, slices, None, ... and True/False")
 
 
 def numpy_index(index: tuple) -> tuple:

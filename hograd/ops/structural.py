@@ -36,9 +36,20 @@ def _constant_kernel(device):
     return lambda *, value: device.to_device(value.array)
 
 
+def same_value(seen: np.ndarray, expected: np.ndarray) -> bool:
+    """Whether a guarded value is the one the trace decided on: NaN meets NaN, and -0.0 does not
+    meet 0.0 (``1 / x`` tells them apart)."""
+    if seen.shape != expected.shape:
+        return False
+    if seen.dtype.kind != "f":
+        return bool(np.array_equal(seen, expected))
+    return bool(np.array_equal(seen, expected, equal_nan=True)
+                and np.array_equal(np.signbit(seen), np.signbit(expected)))
+
+
 def _guard_kernel(device):
     def guard(x, *, expected: ConstValue):
-        if not np.array_equal(device.to_host(x), expected.array):
+        if not same_value(np.asarray(device.to_host(x)), expected.array):
             raise GuardFailure()
         return x
     return guard

@@ -36,8 +36,12 @@ def kernels_for(xp) -> dict[str, Callable]:
     def matmul(a, b, *, transpose_a, transpose_b):
         return xp.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
+    def counted(x):
+        # sums and products of bools count, in int64
+        return xp.int64 if x.dtype == xp.bool else x.dtype
+
     def reduce_sum(x, *, axis, keep_dims):
-        return xp.sum(x, axis=axes(x, axis), keepdims=keep_dims, dtype=x.dtype)
+        return xp.sum(x, axis=axes(x, axis), keepdims=keep_dims, dtype=counted(x))
 
     def reduce_mean(x, *, axis, keep_dims):
         return xp.mean(x, axis=axes(x, axis), keepdims=keep_dims)
@@ -87,7 +91,7 @@ def kernels_for(xp) -> dict[str, Callable]:
         axis %= x.ndim
         if reverse:
             x = xp.flip(x, axis=axis)
-        out = xp.cumulative_sum(x, axis=axis, include_initial=exclusive)
+        out = xp.cumulative_sum(x, axis=axis, include_initial=exclusive, dtype=counted(x))
         if exclusive:
             out = xp.take(out, xp.arange(x.shape[axis]), axis=axis)
         return xp.flip(out, axis=axis) if reverse else out
@@ -146,7 +150,7 @@ def kernels_for(xp) -> dict[str, Callable]:
         "ReduceMin": lambda x, *, axis, keep_dims: xp.min(x, axis=axes(x, axis),
                                                           keepdims=keep_dims),
         "ReduceProd": lambda x, *, axis, keep_dims: xp.prod(x, axis=axes(x, axis),
-                                                            keepdims=keep_dims, dtype=x.dtype),
+                                                            keepdims=keep_dims, dtype=counted(x)),
         "CumSum": cumsum, "BatchMatMul": batch_matmul, "Concat": concat,
         "Gather": gather, "GatherAdjoint": gather_adjoint,
     }

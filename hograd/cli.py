@@ -89,7 +89,7 @@ def _ops(args: argparse.Namespace) -> int:
     seen = set()
     for name in sorted(reg.ops):
         op = reg.ops[name]
-        if op.name in seen:
+        if op.name in seen or op.internal or not op.exposed:
             continue
         seen.add(op.name)
         devices = sorted(d for d in reg.devices if (op.name, d) in reg.kernels)

@@ -144,8 +144,8 @@ class Tensor:
     def __bool__(self) -> bool:
         if self.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                             f"reduce it first: (x > 0).all() or (x > 0).any() (ops.ReduceAll, "
-                             f"ops.ReduceAny), or compare one element")
+                             f"reduce it first: (x > 0).any() or (x > 0).all(), or compare one "
+                             f"element")
         return bool(self._concrete("bool() (an if/while on a tensor)", as_number=False))
 
     def __float__(self) -> float:
@@ -222,6 +222,21 @@ class Tensor:
 
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
         return _apply("ReduceSum", (self,), {"axis": axis, "keep_dims": keepdims})
+
+    def any(self, axis=None, keep_dims: bool = False) -> "Tensor":
+        """Whether any element (along ``axis``) is true (non-zero): a bool tensor."""
+        return self._count(self._truth(), axis, keep_dims) > 0
+
+    def all(self, axis=None, keep_dims: bool = False) -> "Tensor":
+        """Whether every element (along ``axis``) is true (non-zero): a bool tensor."""
+        return self._count(_apply("Equal", (self._truth(), False)), axis, keep_dims) == 0
+
+    def _truth(self) -> "Tensor":
+        return self if self.dtype is dt.bool_ else _apply("NotEqual", (self, 0))
+
+    @staticmethod
+    def _count(flags: "Tensor", axis, keep_dims: bool) -> "Tensor":
+        return _apply("ReduceSum", (flags,), {"axis": axis, "keep_dims": keep_dims})
 
     def mean(self, axis=None, keep_dims: bool = False) -> "Tensor":
         return _apply("ReduceMean", (self,), {"axis": axis, "keep_dims": keep_dims})

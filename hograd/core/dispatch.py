@@ -11,7 +11,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import dtype as dt
-from .errors import KernelContractError, OpDtypeError, OpInputError
+from .errors import (GuardFailure, HogradError, KernelContractError, OpDtypeError,
+                     OpInputError)
 from .ir import freeze_attrs
 from .opdef import OpDef
 from .registry import registry
@@ -57,7 +58,13 @@ def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | Non
     if trace is None or not trace.symbolic:
         datas = [t._data for t in tensors]
         if all(d is not None for d in datas):
-            data = registry().kernel(opdef.name, device.name)(*datas, **attrs)
+            kernel = registry().kernel(opdef.name, device.name)
+            try:
+                data = kernel(*datas, **attrs)
+            except (HogradError, GuardFailure):
+                raise
+            except Exception as err:
+                raise _kernel_failure(opdef, device, tensors, err) from err
             _check_kernel_result(opdef, device, data, out_aval)
     var = None
     if trace is not None:
@@ -65,6 +72,17 @@ def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | Non
         var = trace.record(opdef.name, [trace.var_of(t) for t in tensors], frozen, out_aval,
                            opdef)
     return Tensor._traced(data, out_aval, device, trace, var)
+
+
+def _kernel_failure(opdef: OpDef, device, tensors: list, err: Exception) -> OpInputError:
+    """A kernel that raised on inputs the shape rule let through: say which op, on what."""
+    described = ", ".join(f"'{input_name(opdef, i)}' {t.dtype.name}{list(t.shape)}"
+                          for i, t in enumerate(tensors)) or "no tensor inputs"
+    return OpInputError(
+        f"{opdef.name}: cannot be computed for {described} on device {device.name} "
+        f"({type(err).__name__}: {err}) ({where()}). Check the values and dtypes: integer and "
+        f"bool inputs follow their own arithmetic; cast to a float dtype with "
+        f"ops.Cast()(x, mstype.float32) for real-number results")
 
 
 def _check_kernel_result(opdef: OpDef, device, data, expected) -> None:

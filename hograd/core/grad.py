@@ -40,6 +40,11 @@ class GradOperation:
                  sens_param: bool = False) -> None:
         for name, value in (("get_all", get_all), ("get_by_list", get_by_list),
                             ("sens_param", sens_param)):
+            if callable(value):
+                raise GradArgumentError(
+                    f"GradOperation takes its options first and the function second: "
+                    f"GradOperation()(fn) or GradOperation(get_all=True)(fn); it got "
+                    f"{_name(value)} as {name}")
             if not isinstance(value, bool):
                 raise GradArgumentError(f"GradOperation: {name} must be True or False, got "
                                         f"{value!r} of type {type(value).__name__}")
@@ -94,6 +99,10 @@ class _Derived:
 class GradFunction:
     """The function ``GradOperation(...)(fn)`` returns; call it with ``fn``'s inputs (+ sens)."""
 
+    @property
+    def __name__(self) -> str:  # for messages about nested gradients
+        return f"the gradient of {_name(self.fn)}"
+
     def __init__(self, op: GradOperation, fn: Callable, weights: tuple, single_weight: bool):
         self.op = op
         self.fn = fn
@@ -106,6 +115,12 @@ class GradFunction:
             if not args:
                 raise GradArgumentError("GradOperation(sens_param=True): the gradient function "
                                         "takes fn's inputs followed by sens; got no arguments")
+            if _takes(self.fn, len(args)) is True and _takes(self.fn, len(args) - 1) is False:
+                raise GradArgumentError(
+                    f"GradOperation(sens_param=True): the gradient function takes "
+                    f"{_name(self.fn)}'s inputs followed by sens, but the {len(args)} "
+                    f"argument(s) given are all inputs of {_name(self.fn)}: pass sens last, "
+                    f"shaped like its output (ones for a plain gradient)")
             args, sens = args[:-1], args[-1]
         leaves, structure = flatten(args)
         if current_trace() is not None:
@@ -146,8 +161,12 @@ class GradFunction:
         arguments = _differentiable_arguments(structure)
         if self.op.get_all or not self.op.get_by_list:
             if not arguments:
-                raise GradArgumentError("GradOperation: the function has no Tensor input to "
-                                        "differentiate against")
+                given = ", ".join(type(a).__name__ for a in unflatten(structure, leaves)) or \
+                    "no arguments"
+                raise GradArgumentError(
+                    f"GradOperation: {_name(self.fn)} got no Tensor input to differentiate "
+                    f"against (its arguments: {given}); pass the values to differentiate as "
+                    f"Tensors, e.g. Tensor(0.5) or Tensor(np.array([0.5]))")
             arguments = arguments if self.op.get_all else arguments[:1]
         else:
             arguments = []
@@ -269,6 +288,23 @@ def _describe(structure: Any) -> str:
         return "a dict"
     return f"a {kind} of {len(structure[1])} (" + ", ".join(
         _describe(c) for c in structure[1]) + ")"
+
+
+def _takes(fn: Any, count: int) -> bool | None:
+    """Whether ``fn`` accepts ``count`` positional arguments; None when it cannot be told."""
+    import inspect
+    if isinstance(fn, GradFunction):
+        return _takes(fn.fn, count - (1 if fn.op.sens_param else 0))
+    target = getattr(fn, "construct", fn)
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return None if count >= len([p for p in positional if p.default is p.empty]) else False
+    required = [p for p in positional if p.default is p.empty]
+    return len(required) <= count <= len(positional)
 
 
 def _name(fn: Any) -> str:

@@ -63,6 +63,9 @@ class OpDef(BaseModel):
     # emitted by the tracer itself (constants, guards, calls of subgraphs): not a user op, not
     # in the capability matrix
     internal: bool = False
+    # listed in hograd.ops and `hograd ops`; ops that only derivatives use (adjoints) are not,
+    # though they are checked like any other
+    exposed: bool = True
     aliases: tuple[str, ...] = ()
     doc: str = ""
     # replace an op another plugin registered under this name, an alias or the function name
@@ -101,9 +104,31 @@ class OpDef(BaseModel):
         except ValidationError as err:
             problems = "; ".join(
                 f"attribute {'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}" for e in err.errors())
+            unknown = sorted(set(values) - set(self.attributes.model_fields))
+            if unknown:
+                problems += did_you_mean(unknown, self.attributes.model_fields)
             raise OpInputError(f"{self.name}: {problems}") from None
         # field values as validated (model_dump would turn dataclasses such as graphs into dicts)
         return {name: getattr(model, name) for name in type(model).model_fields}
+
+
+# spellings users bring from numpy and PyTorch, and the attribute meant
+_FAMILIAR_SPELLINGS = {"keepdims": "keep_dims", "keepdim": "keep_dims", "dim": "axis",
+                       "axes": "axis", "transpose_x": "transpose_a", "transpose_y": "transpose_b"}
+
+
+def did_you_mean(unknown: list[str], fields) -> str:
+    """'; did you mean keep_dims?' for misspelled attribute names, or ''."""
+    import difflib
+    guesses = []
+    for name in unknown:
+        guess = _FAMILIAR_SPELLINGS.get(name)
+        if guess not in fields:
+            close = difflib.get_close_matches(name, list(fields), n=1)
+            guess = close[0] if close else None
+        if guess:
+            guesses.append(f"{guess} for {name}")
+    return f"; did you mean {', '.join(guesses)}?" if guesses else ""
 
 
 def _snake_case(name: str) -> str:

@@ -16,16 +16,31 @@ def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
     reg = registry()
-    if name in reg.ops:
-        return primitive_class(name)
-    if name in functional_table():
-        return functional(name)
-    raise AttributeError(f"hograd.ops has no op or function named {name!r}; registered ops: "
-                         f"{', '.join(sorted(reg.ops))}")
+    opdef = reg.ops.get(name) or functional_table().get(name)
+    if opdef is not None and _exposed(opdef):
+        return primitive_class(name) if name in reg.ops else functional(name)
+    import difflib
+    names = _exposed_names()
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise AttributeError(f"hograd.ops has no op or function named {name!r}{hint} (`hograd ops` "
+                         f"lists them)")
+
+
+def _exposed(opdef) -> bool:
+    """Ops the tracer emits (Constant, Guard, CellCall) and adjoints only derivatives use are
+    not for users."""
+    return opdef.exposed and not opdef.internal
+
+
+def _exposed_names() -> list[str]:
+    reg = registry()
+    return sorted({n for n, op in reg.ops.items() if _exposed(op)}
+                  | {n for n, op in functional_table().items() if _exposed(op)})
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(registry().ops) | set(functional_table()))
+    return sorted(set(globals()) | set(_exposed_names()))
 
 
 __all__ = ["GradOperation", "Primitive"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.dispatch import apply
 from ..core.errors import OpInputError, UnknownOpError
-from ..core.opdef import OpDef
+from ..core.opdef import OpDef, did_you_mean
 from ..core.registry import registry
 
 
@@ -18,8 +18,15 @@ def call_op(opdef: OpDef, args: tuple, attrs: dict[str, Any], validated: bool = 
 
     ``validated``: ``attrs`` already went through the op's schema (and no call-time attribute
     is among ``args``)."""
-    if opdef.variadic and len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = tuple(args[0])  # MindSpore passes variadic inputs as one tuple: Concat()((x, y))
+    if opdef.variadic and args and isinstance(args[0], (tuple, list)):
+        if len(args) > 1 + len(opdef.call_attributes):
+            raise OpInputError(
+                f"{opdef.name} takes its tensors as one tuple or list"
+                f"{' and then ' + ', '.join(opdef.call_attributes) if opdef.call_attributes else ''}"
+                f"; its other attributes go to the constructor: ops.{opdef.name}(...)((x, y)), "
+                f"e.g. ops.Concat(axis=0)((x, y)); got {len(args)} arguments")
+        # MindSpore passes variadic inputs as one tuple: Concat()((x, y))
+        args = tuple(args[0]) + tuple(args[1:])
     n_inputs = len(args) - len(opdef.call_attributes) if opdef.variadic else len(opdef.inputs)
     inputs, extra = args[:n_inputs], args[n_inputs:]
     if len(extra) > len(opdef.call_attributes):
@@ -65,7 +72,7 @@ class Primitive:
             unknown = sorted(set(construction) - fields)
             if unknown:
                 raise OpInputError(f"{opdef.name}: unknown attribute(s) {unknown}; it has "
-                                   f"{sorted(fields) or 'none'}")
+                                   f"{sorted(fields) or 'none'}{did_you_mean(unknown, fields)}")
         elif known:
             raise OpInputError(f"{opdef.name} takes no attributes, got {sorted(known)}")
         self.opdef = opdef

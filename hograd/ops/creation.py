@@ -5,6 +5,7 @@ from typing import Annotated, Union
 
 from pydantic import BeforeValidator, StrictBool, StrictFloat, StrictInt
 
+from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
 from .reshaping import _as_int_tuple
@@ -16,8 +17,14 @@ class FillAttrs(StrictAttrs):
     value: Union[StrictBool, StrictInt, StrictFloat]
 
 
+def _fill_infer(*, dtype, shape, value) -> AbstractValue:
+    if any(size < 0 for size in shape):
+        raise OpInputError(f"shape {shape} has a negative size; every size must be 0 or more")
+    return AbstractValue(shape, dtype)
+
+
 OPS = [
-    OpDef(name="Fill", inputs=(), infer=lambda *, dtype, shape, value: AbstractValue(shape, dtype),
+    OpDef(name="Fill", inputs=(), infer=_fill_infer,
           attributes=FillAttrs, call_attributes=("dtype", "shape", "value"), backward=(),
           doc="a tensor of the given dtype and shape, every element value: Fill()(dtype, shape, v)"),
     OpDef(name="ZerosLike", inputs=("x",), infer=lambda x: x, backward=(None,),

@@ -22,6 +22,14 @@ def same_as_input(x: AbstractValue, **_: Any) -> AbstractValue:
     return x
 
 
+def numeric_input(x: AbstractValue, **_: Any) -> AbstractValue:
+    """An arithmetic op that keeps its input's dtype: numbers only, not bools."""
+    if x.dtype is dt.bool_:
+        raise OpDtypeError("input 'x' is bool, which has no arithmetic here; cast it first: "
+                           "ops.Cast()(x, mstype.int32) or mstype.float32")
+    return x
+
+
 def broadcast_shapes(*shapes: tuple[int, ...], names: tuple[str, ...] = ()) -> tuple[int, ...]:
     if all(shape == shapes[0] for shape in shapes):
         return shapes[0]
@@ -46,7 +54,9 @@ def unary(name: str, rule: Optional[Callable | NotDifferentiable], *, doc: str,
           domain: tuple[float, float] = (-2.0, 2.0), promotion: str = "float",
           functional: Optional[str] = None) -> OpDef:
     """An elementwise op of one input: ``out = f(x)``, ``rule(g, out, x) -> dx``."""
-    return OpDef(name=name, inputs=("x",), infer=same_as_input, backward=(rule,),
+    return OpDef(name=name, inputs=("x",),
+                 infer=same_as_input if promotion == "float" else numeric_input,
+                 backward=(rule,),
                  promotion=promotion, domain=domain, doc=doc, functional=functional)
 
 

@@ -70,14 +70,14 @@ def parse_equation(equation: str, n_operands: int) -> tuple[list[str], str]:
     """Operand subscripts and output subscript; implicit output as numpy forms it."""
     equation = equation.replace(" ", "")
     if "." in equation:
-        raise OpInputError("Einsum: '...' is not supported; name every axis")
+        raise OpInputError("'...' is not supported; name every axis")
     inputs, arrow, output = equation.partition("->")
     subscripts = inputs.split(",")
     if len(subscripts) != n_operands:
-        raise OpInputError(f"Einsum: equation {equation!r} names {len(subscripts)} operands, "
+        raise OpInputError(f"equation {equation!r} names {len(subscripts)} operands, "
                            f"got {n_operands}")
     if not all(s.isalpha() or s == "" for s in subscripts + [output]):
-        raise OpInputError(f"Einsum: subscripts must be letters, got {equation!r}")
+        raise OpInputError(f"subscripts must be letters, got {equation!r}")
     if not arrow:
         letters = "".join(subscripts)
         output = "".join(sorted(l for l in set(letters) if letters.count(l) == 1))
@@ -89,16 +89,16 @@ def _einsum_infer(*operands: AbstractValue, equation: str) -> AbstractValue:
     sizes: dict[str, int] = {}
     for k, (subs, x) in enumerate(zip(subscripts, operands)):
         if len(subs) != x.ndim:
-            raise OpInputError(f"Einsum: operand {k} has rank {x.ndim} but subscript {subs!r}")
+            raise OpInputError(f"operand {k} has rank {x.ndim} but subscript {subs!r}")
         for letter, size in zip(subs, x.shape):
             if sizes.setdefault(letter, size) != size:
-                raise OpInputError(f"Einsum: axis {letter!r} has sizes {sizes[letter]} and "
+                raise OpInputError(f"axis {letter!r} has sizes {sizes[letter]} and "
                                    f"{size}")
         if x.dtype is not operands[0].dtype:
-            raise OpDtypeError(f"Einsum: operand {k} has dtype {x.dtype.name}, operand 0 "
+            raise OpDtypeError(f"operand {k} has dtype {x.dtype.name}, operand 0 "
                                f"{operands[0].dtype.name}")
     if len(set(output)) != len(output) or any(l not in sizes for l in output):
-        raise OpInputError(f"Einsum: output {output!r} must name distinct input axes")
+        raise OpInputError(f"output {output!r} must name distinct input axes")
     return AbstractValue(tuple(sizes[l] for l in output), operands[0].dtype)
 
 

@@ -30,6 +30,8 @@ def kernels_for(xp) -> dict[str, Callable]:
         return (xp.tanh(x * 0.5) + 1) * 0.5
 
     def softmax(x, *, axis):
+        if x.size == 0:  # nothing to normalize (max has no identity)
+            return xp.zeros_like(x)
         shifted = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
         return shifted / xp.sum(shifted, axis=axis, keepdims=True)
 
@@ -73,6 +75,8 @@ def kernels_for(xp) -> dict[str, Callable]:
             s for i, s in enumerate(x.shape) if i not in axes_))
 
     def log_softmax(x, *, axis):
+        if x.size == 0:
+            return xp.zeros_like(x)
         shifted = x - xp.max(x, axis=axis, keepdims=True)
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 

@@ -54,6 +54,12 @@ def disabled() -> set[str]:
     return {n.strip() for n in os.environ.get(DISABLE_VARIABLE, "").split(",") if n.strip()}
 
 
+def load_order(name: str) -> tuple[int, str]:
+    """Where a plugin stands in the order hooks run: hograd's own first, then by name."""
+    builtins = list(BUILTIN_PLUGINS)
+    return (builtins.index(name) if name in builtins else len(builtins), name)
+
+
 def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
     """Load every ``hograd.plugins`` entry point, then the built-ins the metadata did not name."""
     manager = pluggy.PluginManager(hookspecs.PROJECT)
@@ -63,11 +69,7 @@ def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
     entries: dict[str, metadata.EntryPoint] = {}
     for entry in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
         entries.setdefault(entry.name, entry)
-    builtin_order = list(BUILTIN_PLUGINS)
-    names = sorted(set(entries) | set(BUILTIN_PLUGINS),
-                   key=lambda n: (builtin_order.index(n) if n in BUILTIN_PLUGINS
-                                  else len(builtin_order), n))
-    for name in names:
+    for name in sorted(set(entries) | set(BUILTIN_PLUGINS), key=load_order):
         entry = entries.get(name)
         if entry is None:  # a source tree that was never installed: no metadata
             module = BUILTIN_PLUGINS[name]

@@ -14,7 +14,7 @@ from .device import DeviceSpec, KernelSpec
 from .errors import (DeviceAbsentError, MissingKernelError, PluginError, UnknownDeviceError,
                      UnknownOpError)
 from .opdef import OpDef
-from .plugins import PluginRecord, fail, make_plugin_manager
+from .plugins import PluginRecord, fail, load_order, make_plugin_manager
 
 
 class Registry:
@@ -59,17 +59,18 @@ class Registry:
         A name, alias or function name another plugin holds is refused (``PluginError``) unless
         the op sets ``override=True``; an override is recorded in ``self.overrides``."""
         names = (op.name, *op.aliases)
-        held = [(name, self.op_provider[name]) for name in names if name in self.ops]
+        held = [(f"op {name!r}", self.op_provider[name]) for name in names if name in self.ops]
         owner = self.function_owner.get(op.functional_name)
         if owner is not None and owner not in names:
-            held.append((f"{op.functional_name}() of op {owner}", self.op_provider[owner]))
+            held.append((f"function name {op.functional_name!r} (of op {owner!r})",
+                         self.op_provider[owner]))
         if held and not op.override:
             what, by = held[0]
-            raise PluginError(f"op {what!r} from plugin {provider!r} is already registered by "
+            raise PluginError(f"{what} from plugin {provider!r} is already registered by "
                               f"plugin {by!r}; nothing is replaced unless the plugin's OpDef "
                               f"sets override=True")
         for what, by in held:
-            self.overrides.append((provider, f"op {what} (was from plugin {by!r})"))
+            self.overrides.append((provider, f"{what} (was from plugin {by!r})"))
         self._functions = None
         for name in names:
             self.ops[name] = op
@@ -204,7 +205,7 @@ def _build() -> Registry:
     """
     manager, records = make_plugin_manager()
     by_name = {r.name: r for r in records}
-    order = {r.name: i for i, r in enumerate(records)}
+    order = {name: i for i, name in enumerate(sorted(by_name, key=load_order))}
     left_out: dict[str, tuple[str, Exception]] = {}
     while True:
         reg, failure = _build_without(manager, by_name, order, left_out)

@@ -30,10 +30,10 @@ def call_op(opdef: OpDef, args: tuple, attrs: dict[str, Any], validated: bool = 
     n_inputs = len(args) - len(opdef.call_attributes) if opdef.variadic else len(opdef.inputs)
     inputs, extra = args[:n_inputs], args[n_inputs:]
     if len(extra) > len(opdef.call_attributes):
+        then = (f"then the attribute(s) {', '.join(opdef.call_attributes)}"
+                if opdef.call_attributes else "no positional attributes")
         raise OpInputError(f"{opdef.name} takes {len(opdef.inputs)} tensor input(s) "
-                           f"({', '.join(opdef.inputs)}) and then "
-                           f"{len(opdef.call_attributes) or 'no'} positional attribute(s) "
-                           f"{opdef.call_attributes or ''}; got {len(args)} arguments")
+                           f"({', '.join(opdef.inputs)}) and {then}; got {len(args)} arguments")
     merged = dict(attrs)
     for name, value in zip(opdef.call_attributes, extra):
         if name in merged:

@@ -395,6 +395,7 @@ OPS += [
     OpDef(name="Squeeze", inputs=("x",), attributes=OptionalAxesAttrs, composite=_squeeze,
           doc="drop axes of size 1 (all, or those named)"),
     OpDef(name="Tile", inputs=("x",), attributes=TileAttrs, composite=_tile,
+          call_attributes=("multiples",),
           doc="repeat x multiples[i] times along axis i"),
     OpDef(name="Pad", inputs=("x",), attributes=PadAttrs, composite=_pad,
           doc="pad with zeros: paddings holds (before, after) per axis"),

@@ -35,7 +35,8 @@ def hograd_ops() -> "Iterable[OpDef]":
 
     Called once, when hograd first builds its registry. Each item is an ``OpDef``: name, input
     names, attribute schema, shape/dtype rule, one backward rule per input written with hograd
-    ops, sample domain. An op name registered by two plugins is an error naming both.
+    ops, sample domain. An op name, alias or function name another plugin registered fails
+    this plugin (naming both) unless the ``OpDef`` sets ``override=True``.
     """
 
 
@@ -54,7 +55,8 @@ def hograd_kernels() -> "Iterable[KernelSpec]":
 
     ``fn(*arrays, **attrs)`` computes the op on arrays of that device's array module and returns
     one array of the dtype and shape the op's shape rule states. A plugin may supply kernels for
-    ops and devices other plugins define. Called once, after all ops and devices are known.
+    ops and devices other plugins define; replacing another plugin's kernel for the same op and
+    device needs ``override=True``. Called once, after all ops and devices are known.
     """
 
 

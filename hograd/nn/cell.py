@@ -12,11 +12,9 @@ from typing import Any, Iterator
 
 from ..core.cache import VariantCache, bump_state_epoch
 from ..core.dispatch import apply
+from ..core.compiled import call_compiled
 from ..core.errors import TracingError
-from ..core.executor import compile_graph
 from ..core.passes import simplify
-from ..core.pytree import flatten, signature, unflatten
-from ..core.staging import stage_with_structure
 from ..core.trace import Trace, current_trace
 from ..tensor import Parameter, Tensor
 
@@ -83,25 +81,7 @@ class Cell:
         return callable(getattr(type(self), "bprop", None))
 
     def _call_compiled(self, args: tuple, kwargs: dict) -> Any:
-        from ..context import current_device
-        leaves, structure = flatten((args, kwargs))
-        device = leaves[0]._device if leaves else current_device()
-        key = (structure, signature(leaves), device.name)
-
-        def build():
-            closed, out_structure = stage_with_structure(
-                lambda a, kw: self.construct(*a, **kw), leaves, structure)
-            graph = closed.graph
-            return compile_graph(graph, device), closed.captured, out_structure, graph.outputs
-
-        def run(variant):
-            executable, captured, out_structure, out_vars = variant
-            arrays = executable([t._data for t in leaves] + [t._data for t in captured])
-            outputs = [Tensor._traced(a, v.aval, device, None, None)
-                       for a, v in zip(arrays, out_vars)]
-            return unflatten(out_structure, outputs)
-
-        return self._graphs.call(key, run, build)
+        return call_compiled(self._graphs, self.construct, args, kwargs)
 
     def _call_with_bprop(self, args: tuple) -> Tensor:
         for index, arg in enumerate(args):

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from ..core.grad import GradOperation
 from ..core.registry import registry
-from .call import Primitive, functional, functional_table, primitive_class
+from .call import Primitive, functional_table, primitive_class
+# ``hograd.ops.functional`` is the module of lower-case functions, as in MindSpore; the
+# function that builds one lives in ``call``
+from .call import functional as _functional
 
 
 def __getattr__(name: str):
@@ -19,7 +22,7 @@ def __getattr__(name: str):
     if name in reg.ops:
         return primitive_class(name)
     if name in functional_table():
-        return functional(name)
+        return _functional(name)
     raise AttributeError(f"hograd.ops has no op or function named {name!r}; registered ops: "
                          f"{', '.join(sorted(reg.ops))}")
 
@@ -28,4 +31,6 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(registry().ops) | set(functional_table()))
 
 
-__all__ = ["GradOperation", "Primitive"]
+from . import composite, functional, operations  # noqa: E402  (MindSpore's module layout)
+
+__all__ = ["GradOperation", "Primitive", "composite", "functional", "operations"]

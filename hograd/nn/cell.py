@@ -15,6 +15,7 @@ from ..core.dispatch import apply
 from ..core.compiled import call_compiled
 from ..core.errors import TracingError
 from ..core.passes import simplify
+from ..core.pytree import TENSOR, flatten, unflatten
 from ..core.trace import Trace, current_trace
 from ..tensor import Parameter, Tensor
 
@@ -83,7 +84,8 @@ class Cell:
     def _call_compiled(self, args: tuple, kwargs: dict) -> Any:
         return call_compiled(self._graphs, self.construct, args, kwargs)
 
-    def _call_with_bprop(self, args: tuple) -> Tensor:
+    def _call_with_bprop(self, args: tuple) -> Any:
+        from ..ops.structural import unpack_outputs
         for index, arg in enumerate(args):
             if not isinstance(arg, Tensor):
                 raise TracingError(f"{type(self).__name__} has a bprop: its inputs must be "
@@ -91,12 +93,19 @@ class Cell:
         with Trace(symbolic=current_trace().symbolic) as trace:
             inner = [trace.new_input(t._aval, t._data, t._device) for t in args]
             result = self.construct(*inner)
-            if not isinstance(result, Tensor):
+            out_leaves, out_structure = flatten(result)
+            if not out_leaves:
                 raise TracingError(f"{type(self).__name__} has a bprop, so construct must return "
-                                   f"one Tensor, not {type(result).__name__}")
-            closed = trace.finish([result])
-        return apply("CellCall", (*args, *closed.captured),
-                     {"graph": simplify(closed.graph), "cell": self, "n_args": len(args)})
+                                   f"a Tensor or a tuple of Tensors, not {type(result).__name__}")
+            closed = trace.finish(out_leaves)
+        graph = simplify(closed.graph)
+        node = apply("CellCall", (*args, *closed.captured),
+                     {"graph": graph, "cell": self, "n_args": len(args),
+                      "out_structure": out_structure})
+        if out_structure == TENSOR:
+            return node
+        # several outputs are packed in the node's one output (see ops/structural.py)
+        return unflatten(out_structure, unpack_outputs(node, [v.aval for v in graph.outputs]))
 
     # ---- parameters and sub-cells ---------------------------------------------------------------
     def cells_and_names(self, prefix: str = "") -> Iterator[tuple[str, "Cell"]]:

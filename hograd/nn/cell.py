@@ -36,6 +36,7 @@ class Cell:
         object.__setattr__(self, "_cells", {})
         object.__setattr__(self, "_graphs", VariantCache())
         object.__setattr__(self, "training", False)
+        object.__setattr__(self, "_flags", dict(flags or {}))
 
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_params")
@@ -153,6 +154,28 @@ class Cell:
         return self
 
     def set_grad(self, requires_grad: bool = True) -> "Cell":
+        """Accepted for MindSpore code: every Cell here can be differentiated, so no-op."""
+        return self
+
+    # MindSpore's compiler flags (fp16, defer_inline, ...): kept so get_flags() shows them,
+    # they change nothing here and so do not invalidate compiled graphs
+    def add_flags(self, **flags: Any) -> "Cell":
+        """Record MindSpore compiler flags on this cell; they have no effect in hograd."""
+        self._flags.update(flags)
+        return self
+
+    def add_flags_recursive(self, **flags: Any) -> "Cell":
+        """``add_flags`` on this cell and every sub-cell."""
+        for _, cell in self.cells_and_names():
+            cell.add_flags(**flags)
+        return self
+
+    def get_flags(self) -> dict[str, Any]:
+        """The flags recorded by ``add_flags``."""
+        return dict(self._flags)
+
+    def init_parameters_data(self, auto_parallel_mode: bool = False) -> "Cell":
+        """Accepted for MindSpore code: Parameters here hold their values from the start."""
         return self
 
     def __repr__(self) -> str:

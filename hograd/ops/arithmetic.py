@@ -5,12 +5,17 @@ from .call import F
 from .families import binary
 
 OPS = [
-    binary("Add", lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y"),
+    # TensorAdd: MindSpore's old name for Add, still in its tests
+    binary("Add", lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y",
+           aliases=("TensorAdd",)),
     binary("Sub", lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y"),
     binary("Mul", lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, doc="x * y"),
     binary("RealDiv", lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,
            doc="x / y (true division; integers become float32)", promotion="float",
            aliases=("Div",), domain=(0.3, 2.0), functional="div"),
+    # piecewise constant: zero derivative where it exists, and MindSpore's bprop gives zeros
+    binary("FloorDiv", None, None, doc="floor(x / y), in the inputs' dtype",
+           domain=(0.3, 2.0)),
     binary("Pow", lambda g, out, x, y: g * y * F.pow(x, y - 1.0),
            lambda g, out, x, y: g * out * F.log(x),
            doc="x ** y", domain=(0.3, 2.0)),

@@ -149,3 +149,28 @@ def test_random_initializers_have_their_documented_spread():
     ms.set_seed(7)
     again = initializer(Normal(sigma=0.5, mean=1.0), (200, 200), mstype.float64).asnumpy()
     np.testing.assert_array_equal(again, normal)
+
+
+# ---- MultitypeFuncGraph and HyperMap -------------------------------------------------------------
+def test_hyper_map_applies_a_multitype_function_across_tuples(mode):
+    scale = C.MultitypeFuncGraph("scale")
+
+    @scale.register("Number", "Tensor")
+    def _(factor, x):
+        return x * factor
+
+    @scale.register("Number", "Number")
+    def _(factor, x):
+        return x * factor * 10
+
+    class Scaled(nn.Cell):
+        def construct(self, xs):
+            return C.HyperMap()(scale, (2.0, 2.0, (2.0,)), xs)
+
+    out = Scaled()((Tensor([1.0]), 3, (Tensor([4.0]),)))
+    assert out[0].asnumpy().tolist() == [2.0] and out[1] == 60.0
+    assert out[2][0].asnumpy().tolist() == [8.0]
+    with pytest.raises(TypeError, match="'scale' has no function for arguments \\(str, str\\)"):
+        scale("a", "b")
+    gradient = grad(lambda x: C.HyperMap(scale)((3.0,), (x,))[0] ** 2)(Tensor([1.0]))
+    assert gradient.asnumpy().tolist() == [18.0]

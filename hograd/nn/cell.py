@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..core.cache import VariantCache, bump_state_epoch
-from ..core.dispatch import apply
 from ..core.compiled import call_compiled
+from ..core.dispatch import apply
 from ..core.errors import TracingError
 from ..core.passes import simplify
 from ..core.pytree import TENSOR, flatten, unflatten

@@ -4,10 +4,21 @@
 >>> from hograd import Tensor
 >>> d2 = ops.GradOperation()(ops.GradOperation()(ops.sin))
 >>> d2(Tensor([1.0]))                       # -sin(1)
+
+MindSpore's module layout is mirrored (``hograd.ops.operations``, ``hograd.ops.composite``,
+``hograd.ops.functional``, ``hograd.common``, ...); see docs/api.md for the table.
 """
 from . import dtype
+from .dtype import bool_, float16, float32, float64, int32, int64
 from .tensor import Parameter, ParameterTuple, Tensor
 from . import context, nn, ops  # noqa: E402
+from . import common  # noqa: E402
+from .common.api import jit  # noqa: E402
+from .common.initializer import set_seed  # noqa: E402
+from .common.mutable import mutable  # noqa: E402
+from .context import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "Parameter", "ParameterTuple", "dtype", "context", "nn", "ops"]
+__all__ = ["Tensor", "Parameter", "ParameterTuple", "dtype", "context", "nn", "ops", "common",
+           "jit", "mutable", "set_seed", "set_context", "get_context", "GRAPH_MODE",
+           "PYNATIVE_MODE", "float16", "float32", "float64", "int32", "int64", "bool_"]

@@ -13,18 +13,36 @@ _MODE_NAMES = {GRAPH_MODE: "GRAPH_MODE", PYNATIVE_MODE: "PYNATIVE_MODE"}
 
 _state: dict[str, Any] = {"mode": GRAPH_MODE, "device_target": "CPU", "device": None}
 _SETTABLE = ("mode", "device_target")
+# MindSpore settings that mean nothing here (one compiler, no graph dumps, one CPU process):
+# accepted, so MindSpore programs run unchanged, and stored so get_context returns them.
+# check_bprop: hograd always checks a bprop's gradient count and shapes.
+NO_OP_SETTINGS = frozenset({
+    "jit_level", "jit_config", "save_graphs", "save_graphs_path", "max_call_depth",
+    "pynative_synchronize", "device_id", "check_bprop", "grad_for_scalar", "enable_graph_kernel",
+    "graph_kernel_flags", "max_device_memory", "mempool_block_size", "variable_memory_max_size",
+    "enable_reduce_precision", "reserve_class_name_in_scope", "print_file_path",
+    "env_config_path", "runtime_num_threads", "inter_op_parallel_num", "memory_optimize_level",
+    "deterministic", "ascend_config", "gpu_config", "enable_compile_cache", "compile_cache_path",
+    "support_binary", "debug_level", "enable_sparse", "enable_dump", "save_dump_path",
+    "precompile_only", "op_timeout", "enable_profiling", "auto_tune_mode", "aoe_tune_mode",
+})
 
 
 def set_context(**settings: Any) -> None:
     """Set ``mode`` (``GRAPH_MODE`` or ``PYNATIVE_MODE``) and/or ``device_target``.
 
+    MindSpore's other settings (``jit_level``, ``save_graphs``, ``max_call_depth``,
+    ``device_id``, ... : ``NO_OP_SETTINGS``) are accepted and have no effect here.
+
     ``device_target`` is case-insensitive and may be any device a plugin declares
     (``"CPU"``, ``"GPU"``, ``"Ascend"``, …); an unknown or absent device is an error that says why.
     """
-    unknown = sorted(set(settings) - set(_SETTABLE))
+    unknown = sorted(set(settings) - set(_SETTABLE) - NO_OP_SETTINGS)
     if unknown:
         raise ValueError(f"set_context: unknown setting(s) {unknown}; hograd supports "
-                         f"{', '.join(_SETTABLE)}")
+                         f"{', '.join(_SETTABLE)} (and accepts MindSpore's "
+                         f"{', '.join(sorted(NO_OP_SETTINGS))} without effect)")
+    _state.update({key: value for key, value in settings.items() if key in NO_OP_SETTINGS})
     if "mode" in settings:
         mode = settings["mode"]
         if mode not in _MODE_NAMES or isinstance(mode, bool):
@@ -39,7 +57,10 @@ def set_context(**settings: Any) -> None:
 
 
 def get_context(key: str) -> Any:
-    """The value of one setting: ``"mode"`` or ``"device_target"``."""
+    """The value of one setting: ``"mode"``, ``"device_target"``, or a no-op MindSpore setting
+    (None until set)."""
+    if key in NO_OP_SETTINGS:
+        return _state.get(key)
     if key not in _SETTABLE:
         raise ValueError(f"get_context: unknown setting {key!r}; hograd has {', '.join(_SETTABLE)}")
     return _state[key]

@@ -98,12 +98,18 @@ def test_python_numbers_are_constants_without_gradients(mode):
     np.testing.assert_allclose(grads[1].asnumpy(), [10.0])
 
 
-def test_int32_inputs_get_int32_zero_gradients(mode):
+def test_int32_inputs_get_their_gradient_in_int32_as_in_mindspore(mode):
+    # MindSpore differentiates integer inputs: Cast's derivative casts the cotangent back
     n = Tensor(np.array([1, 2, 3], dtype=np.int32))
-    grads = Grad(get_all=True)(lambda x, n: x * ops.Cast()(n, mstype.float64))(f64(1.0, 1.0, 1.0), n)
+    grads = Grad(get_all=True)(lambda x, n: x * ops.Cast()(n, mstype.float64))(f64(1.5, 2.0, 3.0), n)
     assert grads[1].dtype == mstype.int32
-    assert grads[1].asnumpy().tolist() == [0, 0, 0]
+    assert grads[1].asnumpy().tolist() == [1, 2, 3]    # int(x)
     np.testing.assert_allclose(grads[0].asnumpy(), [1.0, 2.0, 3.0])
+
+
+def test_rounding_a_float_to_an_integer_passes_no_gradient(mode):
+    rounded = Grad()(lambda x: x * ops.Cast()(ops.Cast()(x, mstype.int32), mstype.float64))
+    np.testing.assert_allclose(rounded(f64(2.5)).asnumpy(), [2.0])    # d/dx x·int(x) = int(x)
 
 
 def test_an_input_the_output_ignores_gets_zeros(mode):

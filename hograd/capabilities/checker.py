@@ -10,6 +10,8 @@ sets ``claim_ok`` to False.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from typing import Optional
 
@@ -84,18 +86,20 @@ def _check(registry: Registry, op: OpDef, device_name: str, max_order: int,
         return CellResult(status="unchecked", detail="no check spec registered for this op")
     previous = context.get_context("device_target")
     context.set_context(device_target=device_name)
-    try:
-        if spec.derivative == "none":
-            return _check_not_differentiable(op, spec, seed)
-        if spec.derivative == "zero":
-            return _check_zero(op, spec, seed)
-        if dt.float64 not in device.dtypes:
-            return _check_against_cpu(op, spec, device_name, max_order, seed)
-        return _check_orders(op, spec, max_order, seed)
-    except Exception as err:  # a crashing check is a finding, not a reason to stop the matrix
-        return CellResult(status="error", claim_ok=False, detail=f"{type(err).__name__}: {err}")
-    finally:
-        context.set_context(device_target=previous)
+    with _quietly():
+        try:
+            if spec.derivative == "none":
+                return _check_not_differentiable(op, spec, seed)
+            if spec.derivative == "zero":
+                return _check_zero(op, spec, seed)
+            if dt.float64 not in device.dtypes:
+                return _check_against_cpu(op, spec, device_name, max_order, seed)
+            return _check_orders(op, spec, max_order, seed)
+        except Exception as err:  # a crashing check is a finding, not a reason to stop the matrix
+            return CellResult(status="error", claim_ok=False,
+                              detail=f"{type(err).__name__}: {err}")
+        finally:
+            context.set_context(device_target=previous)
 
 
 def _inputs(op: OpDef, sample: Sample, rng: np.random.Generator) -> list[np.ndarray]:
@@ -220,7 +224,15 @@ def node_counts(op: OpDef, spec: Optional[OpSpec], max_order: int, seed: int = 0
     sample = spec.samples[0]
     tensors = [Tensor(a) for a in _inputs(op, sample, rng)]
     try:
-        levels, arguments = derivative_levels(_caller(op, sample), tensors, max_order, rng)
-        return [len(stage(levels[k], arguments[k]).graph.nodes) for k in range(1, max_order + 1)]
+        with _quietly():
+            levels, arguments = derivative_levels(_caller(op, sample), tensors, max_order, rng)
+            return [len(stage(levels[k], arguments[k]).graph.nodes)
+                    for k in range(1, max_order + 1)]
     except HogradError:
         return []
+
+
+def _quietly():
+    """Run checks with stdout captured: an op that prints (Print) must not write into a report
+    going to stdout."""
+    return contextlib.redirect_stdout(io.StringIO())

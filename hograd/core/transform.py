@@ -77,22 +77,31 @@ def vjp_graph(forward: ClosedGraph, wrt: Sequence[int], with_sens: bool, device)
 
 
 def _active_vars(graph, wrt: Sequence[int]) -> set[Var]:
-    """Float variables that depend differentiably on a differentiated input.
+    """Variables that depend differentiably on a differentiated input.
 
     Only they carry cotangents; a path through an input whose rule is ``None`` (stop_gradient,
-    a comparison) carries none, so nothing past it asks for a derivative.
+    a comparison) carries none, so nothing past it asks for a derivative. Integer variables
+    carry cotangents (in their own dtype, as in MindSpore) when they come from an integer input
+    being differentiated; a float turned into an integer (a Cast that rounds) carries none,
+    since rounding has derivative zero. Booleans never do.
     """
     reg = registry()
-    active = {graph.inputs[i] for i in wrt if graph.inputs[i].aval.dtype.is_float}
+    active = {graph.inputs[i] for i in wrt if _carries_cotangent(graph.inputs[i].aval)}
     for node in graph.nodes:
-        if not node.out.aval.dtype.is_float:
+        dtype = node.out.aval.dtype
+        if not _carries_cotangent(node.out.aval):
             continue
         opdef = reg.op(node.op)
         if any(v in active and (opdef.backward_all is not None or opdef.variadic or
                                 opdef.backward[i] is not None)
+               and (dtype.is_float or v.aval.dtype.is_integer)
                for i, v in enumerate(node.inputs)):
             active.add(node.out)
     return active
+
+
+def _carries_cotangent(aval: AbstractValue) -> bool:
+    return aval.dtype.is_float or aval.dtype.is_integer
 
 
 def _accumulate(cotangents: dict, var: Var, contribution) -> None:

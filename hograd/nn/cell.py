@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..core.cache import VariantCache, bump_state_epoch
+from ..core.compiled import call_compiled
 from ..core.dispatch import apply
 from ..core.errors import TracingError
-from ..core.executor import compile_graph
 from ..core.passes import simplify
-from ..core.pytree import flatten, signature, unflatten
-from ..core.staging import stage_with_structure
+from ..core.pytree import TENSOR, flatten, unflatten
 from ..core.trace import Trace, current_trace
 from ..tensor import Parameter, Tensor
 
@@ -37,6 +36,7 @@ class Cell:
         object.__setattr__(self, "_cells", {})
         object.__setattr__(self, "_graphs", VariantCache())
         object.__setattr__(self, "training", False)
+        object.__setattr__(self, "_flags", dict(flags or {}))
 
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_params")
@@ -83,27 +83,10 @@ class Cell:
         return callable(getattr(type(self), "bprop", None))
 
     def _call_compiled(self, args: tuple, kwargs: dict) -> Any:
-        from ..context import current_device
-        leaves, structure = flatten((args, kwargs))
-        device = leaves[0]._device if leaves else current_device()
-        key = (structure, signature(leaves), device.name)
+        return call_compiled(self._graphs, self.construct, args, kwargs)
 
-        def build():
-            closed, out_structure = stage_with_structure(
-                lambda a, kw: self.construct(*a, **kw), leaves, structure)
-            graph = closed.graph
-            return compile_graph(graph, device), closed.captured, out_structure, graph.outputs
-
-        def run(variant):
-            executable, captured, out_structure, out_vars = variant
-            arrays = executable([t._data for t in leaves] + [t._data for t in captured])
-            outputs = [Tensor._traced(a, v.aval, device, None, None)
-                       for a, v in zip(arrays, out_vars)]
-            return unflatten(out_structure, outputs)
-
-        return self._graphs.call(key, run, build)
-
-    def _call_with_bprop(self, args: tuple) -> Tensor:
+    def _call_with_bprop(self, args: tuple) -> Any:
+        from ..ops.structural import unpack_outputs
         for index, arg in enumerate(args):
             if not isinstance(arg, Tensor):
                 raise TracingError(f"{type(self).__name__} has a bprop: its inputs must be "
@@ -111,12 +94,19 @@ class Cell:
         with Trace(symbolic=current_trace().symbolic) as trace:
             inner = [trace.new_input(t._aval, t._data, t._device) for t in args]
             result = self.construct(*inner)
-            if not isinstance(result, Tensor):
+            out_leaves, out_structure = flatten(result)
+            if not out_leaves:
                 raise TracingError(f"{type(self).__name__} has a bprop, so construct must return "
-                                   f"one Tensor, not {type(result).__name__}")
-            closed = trace.finish([result])
-        return apply("CellCall", (*args, *closed.captured),
-                     {"graph": simplify(closed.graph), "cell": self, "n_args": len(args)})
+                                   f"a Tensor or a tuple of Tensors, not {type(result).__name__}")
+            closed = trace.finish(out_leaves)
+        graph = simplify(closed.graph)
+        node = apply("CellCall", (*args, *closed.captured),
+                     {"graph": graph, "cell": self, "n_args": len(args),
+                      "out_structure": out_structure})
+        if out_structure == TENSOR:
+            return node
+        # several outputs are packed in the node's one output (see ops/structural.py)
+        return unflatten(out_structure, unpack_outputs(node, [v.aval for v in graph.outputs]))
 
     # ---- parameters and sub-cells ---------------------------------------------------------------
     def cells_and_names(self, prefix: str = "") -> Iterator[tuple[str, "Cell"]]:
@@ -164,6 +154,28 @@ class Cell:
         return self
 
     def set_grad(self, requires_grad: bool = True) -> "Cell":
+        """Accepted for MindSpore code: every Cell here can be differentiated, so no-op."""
+        return self
+
+    # MindSpore's compiler flags (fp16, defer_inline, ...): kept so get_flags() shows them,
+    # they change nothing here and so do not invalidate compiled graphs
+    def add_flags(self, **flags: Any) -> "Cell":
+        """Record MindSpore compiler flags on this cell; they have no effect in hograd."""
+        self._flags.update(flags)
+        return self
+
+    def add_flags_recursive(self, **flags: Any) -> "Cell":
+        """``add_flags`` on this cell and every sub-cell."""
+        for _, cell in self.cells_and_names():
+            cell.add_flags(**flags)
+        return self
+
+    def get_flags(self) -> dict[str, Any]:
+        """The flags recorded by ``add_flags``."""
+        return dict(self._flags)
+
+    def init_parameters_data(self, auto_parallel_mode: bool = False) -> "Cell":
+        """Accepted for MindSpore code: Parameters here hold their values from the start."""
         return self
 
     def __repr__(self) -> str:

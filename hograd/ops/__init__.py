@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from ..core.grad import GradOperation
 from ..core.registry import registry
-from .call import Primitive, functional, functional_table, primitive_class
+from .call import Primitive, exposed_names, functional_table, is_exposed, primitive_class
+# ``hograd.ops.functional`` is the module of lower-case functions, as in MindSpore; the
+# function that builds one lives in ``call``
+from .call import functional as _functional
 
 
 def __getattr__(name: str):
@@ -17,8 +20,8 @@ def __getattr__(name: str):
         raise AttributeError(name)
     reg = registry()
     opdef = reg.ops.get(name) or functional_table().get(name)
-    if opdef is not None and _exposed(opdef):
-        return primitive_class(name) if name in reg.ops else functional(name)
+    if opdef is not None and is_exposed(opdef):
+        return primitive_class(name) if name in reg.ops else _functional(name)
     import difflib
     names = _exposed_names()
     close = difflib.get_close_matches(name, names, n=3)
@@ -27,20 +30,14 @@ def __getattr__(name: str):
                          f"lists them)")
 
 
-def _exposed(opdef) -> bool:
-    """Ops the tracer emits (Constant, Guard, CellCall) and adjoints only derivatives use are
-    not for users."""
-    return opdef.exposed and not opdef.internal
-
-
 def _exposed_names() -> list[str]:
-    reg = registry()
-    return sorted({n for n, op in reg.ops.items() if _exposed(op)}
-                  | {n for n, op in functional_table().items() if _exposed(op)})
+    return sorted(set(exposed_names(registry().ops)) | set(exposed_names(functional_table())))
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_exposed_names()))
 
 
-__all__ = ["GradOperation", "Primitive"]
+from . import composite, functional, operations  # noqa: E402  (MindSpore's module layout)
+
+__all__ = ["GradOperation", "Primitive", "composite", "functional", "operations"]

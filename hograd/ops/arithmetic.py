@@ -5,7 +5,6 @@ from .call import F
 from .families import binary
 
 
-
 def _pow_grad_base(g, out, x, y):
     # y·x^(y−1), with the exponent moved off 0 where y is 0: there the term is 0·x^−1, which is
     # NaN at x = 0 and would poison every higher derivative of x**k at 0 (r**2 at r = 0). The
@@ -27,12 +26,17 @@ def _chosen(wins, x, y, g):
 
 
 OPS = [
-    binary("Add", lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y"),
+    # TensorAdd: MindSpore's old name for Add, still in its tests
+    binary("Add", lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y",
+           aliases=("TensorAdd",)),
     binary("Sub", lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y"),
     binary("Mul", lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, doc="x * y"),
     binary("RealDiv", lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,
            doc="x / y (true division; integers become float32)", promotion="float",
            aliases=("Div",), domain=(0.3, 2.0), functional="div"),
+    # piecewise constant: zero derivative where it exists, and MindSpore's bprop gives zeros
+    binary("FloorDiv", None, None, doc="floor(x / y), in the inputs' dtype",
+           domain=(0.3, 2.0)),
     binary("Pow", _pow_grad_base, _pow_grad_exponent, doc="x ** y", domain=(0.3, 2.0)),
     # the chosen input gets g; at a tie each gets g/2 (as JAX and PyTorch do, and as ReduceMax
     # splits between equal elements); a NaN is chosen (propagated) and passes g to neither

@@ -103,6 +103,16 @@ def primitive_class(name: str) -> type:
     return cls
 
 
+def is_exposed(opdef: OpDef) -> bool:
+    """Ops the tracer emits (Constant, Guard, CellCall, PrintTensors) and adjoints only
+    derivatives use are not for users: hograd.ops, P and F leave them out."""
+    return opdef.exposed and not opdef.internal
+
+
+def exposed_names(table: dict[str, OpDef]) -> list[str]:
+    return sorted(name for name, opdef in table.items() if is_exposed(opdef))
+
+
 def functional_table() -> dict[str, OpDef]:
     """Lower-case function names of the registered ops."""
     return registry().functions

@@ -5,6 +5,7 @@ from ..core.hookspecs import hookimpl
 from .activation import OPS as ACTIVATION
 from .arithmetic import OPS as ARITHMETIC
 from .creation import OPS as CREATION
+from .debug import OPS as DEBUG
 from .elementwise import OPS as ELEMENTWISE
 from .linalg import OPS as LINALG
 from .reduction import OPS as REDUCTION
@@ -14,7 +15,7 @@ from .specs import SPECS
 from .structural import OPS as STRUCTURAL
 
 BUILTIN_OPS = (ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG + REDUCTION + RESHAPING + CREATION
-               + SELECTION + STRUCTURAL)
+               + SELECTION + STRUCTURAL + DEBUG)
 
 
 @hookimpl

@@ -76,6 +76,10 @@ SPECS: list[OpSpec] = [
          eps=1e-2, rtol=1e-4, atol=1e-6),
     spec("StopGradient", sample(x(2, 3)), derivative="zero",
          reason="stop_gradient's derivative is zero by definition"),
+    spec("FloorDiv", sample(x(2, 3), x(3)), sample(x(), x(2)), derivative="zero",
+         reason="floor division is piecewise constant: its derivative is zero where it exists "
+                "(MindSpore's bprop returns zeros)"),
+    spec("Print", sample(x(2, 3)), sample(x(), x(2))),
     spec("Fill", sample(dtype="float64", shape=(2, 3), value=1.5), derivative="none",
          reason="Fill has no tensor inputs: there is nothing to differentiate"),
 ]

@@ -1,6 +1,14 @@
 """Ops the tracer itself emits: constants, guards on traced decisions, Cells with a user bprop.
 
 Their kernels are the same on every device, so they come from a factory, not from a plugin.
+
+A Cell whose ``construct`` returns several tensors (a tuple, possibly nested) is still one
+``CellCall`` node, because its ``bprop`` must be called once with the whole ``dout``: a bprop
+need not be linear in ``dout`` (MindSpore's tests add ``x + y`` to it on purpose), so calling
+it once per output and summing would give wrong numbers. The node's one output is then the
+outputs *packed*: each flattened, cast to a common dtype and concatenated; ``unpack_outputs``
+slices them back out with ordinary ops, which are differentiable, so the cotangent reaching the
+node holds every output's cotangent (zeros for an output nothing used) at every order.
 """
 from __future__ import annotations
 
@@ -9,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from .. import dtype as dt
+from ..core.dispatch import apply
 from ..core.errors import GradArgumentError, GuardFailure
 from ..core.ir import AbstractValue, ConstValue
 from ..core.opdef import OpDef, StrictAttrs
+from ..core.pytree import TENSOR, unflatten
 
 
 class ConstantAttrs(StrictAttrs):
@@ -26,6 +36,40 @@ class CellCallAttrs(StrictAttrs):
     graph: Any
     cell: Any
     n_args: int
+    # the structure of construct's result (``pytree.flatten``); anything but one Tensor means
+    # the node's output is the outputs packed
+    out_structure: Any = TENSOR
+
+
+def packed_dtype(avals) -> dt.DType:
+    """The dtype several outputs are packed in: theirs if they share one, else one that holds
+    each exactly (float64 for floats with anything, int64 for integers and booleans)."""
+    dtypes = {aval.dtype for aval in avals}
+    if len(dtypes) == 1:
+        return dtypes.pop()
+    return dt.float64 if any(d.is_float for d in dtypes) else dt.int64
+
+
+def _packed_aval(graph) -> AbstractValue:
+    avals = [v.aval for v in graph.outputs]
+    return AbstractValue((sum(a.size for a in avals),), packed_dtype(avals))
+
+
+def unpack_outputs(packed, avals) -> list:
+    """The tensors packed in ``packed`` (of the given abstract values), cut out with ops."""
+    pieces, offset = [], 0
+    for aval in avals:
+        piece = apply("GetItem", (packed,), {"index": (("s", offset, offset + aval.size, 1),)})
+        piece = apply("Reshape", (piece,), {"shape": aval.shape})
+        if aval.dtype is not packed.dtype:
+            piece = apply("Cast", (piece,), {"dtype": aval.dtype})
+        pieces.append(piece)
+        offset += aval.size
+    return pieces
+
+
+def _cell_call_infer(*avals, graph, cell, n_args, out_structure):
+    return graph.outputs[0].aval if out_structure == TENSOR else _packed_aval(graph)
 
 
 def _constant_infer(*, value: ConstValue) -> AbstractValue:
@@ -57,25 +101,71 @@ def _guard_kernel(device):
 
 def _cell_call_kernel(device):
     from ..core.executor import compile_graph
+    from ..core.registry import registry
 
-    def cell_call(*arrays, graph, cell, n_args):
-        return compile_graph(graph, device)(arrays)[0]
+    def cell_call(*arrays, graph, cell, n_args, out_structure):
+        outputs = compile_graph(graph, device)(arrays)
+        if out_structure == TENSOR:
+            return outputs[0]
+        # packing with the device's own kernels keeps this op device-independent
+        reg = registry()
+        dtype = _packed_aval(graph).dtype
+        flat = [reg.kernel("Reshape", device.name)(array, shape=(-1,)) for array in outputs]
+        flat = [reg.kernel("Cast", device.name)(array, dtype=dtype)
+                if var.aval.dtype is not dtype else array
+                for array, var in zip(flat, graph.outputs)]
+        return reg.kernel("Concat", device.name)(*flat, axis=0)
     return cell_call
 
 
-def _cell_bprop(cotangent, out, *inputs, graph, cell, n_args):
-    """The derivative of a Cell with ``bprop``: the user's rule, traced into hograd ops."""
+def _cell_bprop(cotangent, out, *inputs, graph, cell, n_args, out_structure):
+    """The derivative of a Cell with ``bprop``: the user's rule, traced into hograd ops.
+
+    ``out`` and ``dout`` have construct's structure. A bprop may return more values than
+    construct has inputs; MindSpore uses the first ones, and so does this.
+    """
     from ..tensor import Tensor
+    if out_structure != TENSOR:
+        avals = [v.aval for v in graph.outputs]
+        out = unflatten(out_structure, unpack_outputs(out, avals))
+        cotangent = unflatten(out_structure, unpack_outputs(cotangent, avals))
     grads = cell.bprop(*inputs[:n_args], out, cotangent)
     if isinstance(grads, Tensor):
         grads = (grads,)
-    if not isinstance(grads, (tuple, list)) or len(grads) != n_args:
+    if not isinstance(grads, (tuple, list)) or len(grads) < n_args:
         raise GradArgumentError(
             f"{type(cell).__name__}.bprop must return a tuple with one gradient per input of "
             f"construct ({n_args}), got {type(grads).__name__}"
             f"{'' if not isinstance(grads, (tuple, list)) else ' of ' + str(len(grads))}")
-    grads = tuple(g if isinstance(g, Tensor) or g is None else Tensor(g) for g in grads)
+    grads = tuple(_checked_gradient(cell, index, g, inputs[index])
+                  for index, g in enumerate(grads[:n_args]))
     return grads + (None,) * (len(inputs) - n_args)
+
+
+def _checked_gradient(cell, index: int, grad, primal):
+    """A bprop's gradient for input ``index``, as a Tensor of the input's shape (a 0-d value
+    fills it); a clear error naming the bprop, the input and both shapes otherwise."""
+    from ..tensor import Tensor
+    if grad is None:
+        return None
+    if not isinstance(grad, Tensor):
+        grad = Tensor(grad)
+    if grad.shape != primal.shape and grad.ndim != 0:
+        raise GradArgumentError(
+            f"{type(cell).__name__}.bprop returned a gradient of shape {grad.shape} for input "
+            f"{_input_name(cell, index)} of shape {primal.shape}; a gradient must have its "
+            f"input's shape (or be a scalar that fills it)")
+    return grad
+
+
+def _input_name(cell, index: int) -> str:
+    """``'y' (argument 1)``: the bprop's own name for construct's input ``index``."""
+    import inspect
+    try:
+        names = list(inspect.signature(cell.bprop).parameters)
+    except (TypeError, ValueError):
+        names = []
+    return f"{names[index]!r} (argument {index})" if index < len(names) - 2 else f"{index}"
 
 
 OPS = [
@@ -85,7 +175,7 @@ OPS = [
           backward=(None,), effect=True, kernel_factory=_guard_kernel, internal=True,
           doc="x, checked to equal the value the trace saw; otherwise the graph is retraced"),
     OpDef(name="CellCall", inputs=("args",), variadic=True, attributes=CellCallAttrs,
-          infer=lambda *avals, graph, cell, n_args: graph.outputs[0].aval,
+          infer=_cell_call_infer,
           backward_all=_cell_bprop, kernel_factory=_cell_call_kernel, internal=True,
           doc="a Cell with a user bprop, as one node whose derivative is that bprop"),
 ]

@@ -128,6 +128,7 @@ def kernels_for(xp) -> dict[str, Callable]:
         "Tanh": xp.tanh, "Sigmoid": sigmoid, "ReLU": lambda x: xp.maximum(x, 0),
         "Softmax": softmax,
         "Add": xp.add, "Sub": xp.subtract, "Mul": xp.multiply, "RealDiv": xp.divide,
+        "FloorDiv": xp.floor_divide,
         "Pow": xp.pow,
         "MatMul": matmul, "ReduceSum": reduce_sum, "ReduceMean": reduce_mean,
         "Reshape": lambda x, *, shape: xp.reshape(x, shape),

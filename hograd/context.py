@@ -5,7 +5,9 @@
 """
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import threading
+from typing import Any, Iterator
 
 GRAPH_MODE = 0
 PYNATIVE_MODE = 1
@@ -70,8 +72,32 @@ def current_mode() -> int:
     return _state["mode"]
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def device_scope(target: str) -> Iterator[None]:
+    """New tensors go to ``target`` inside the block, in this thread only; the global context
+    (``set_context``) is left alone. The capability checker runs each device's checks so.
+
+    >>> with context.device_scope("gpu"):
+    ...     x = Tensor([1.0])          # on the gpu
+    """
+    from .core.registry import registry
+    device = registry().device(target)
+    previous = getattr(_local, "device", None)
+    _local.device = device
+    try:
+        yield
+    finally:
+        _local.device = previous
+
+
 def current_device():
     """The ``DeviceSpec`` new tensors are created on."""
+    scoped = getattr(_local, "device", None)
+    if scoped is not None:
+        return scoped
     device = _state["device"]
     if device is None:
         from .core.registry import registry

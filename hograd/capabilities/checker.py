@@ -84,9 +84,7 @@ def _check(registry: Registry, op: OpDef, device_name: str, max_order: int,
     spec: Optional[OpSpec] = registry.specs.get(op.name)
     if spec is None:
         return CellResult(status="unchecked", detail="no check spec registered for this op")
-    previous = context.get_context("device_target")
-    context.set_context(device_target=device_name)
-    with _quietly():
+    with _quietly(), context.device_scope(device_name):
         try:
             if spec.derivative == "none":
                 return _check_not_differentiable(op, spec, seed)
@@ -98,8 +96,6 @@ def _check(registry: Registry, op: OpDef, device_name: str, max_order: int,
         except Exception as err:  # a crashing check is a finding, not a reason to stop the matrix
             return CellResult(status="error", claim_ok=False,
                               detail=f"{type(err).__name__}: {err}")
-        finally:
-            context.set_context(device_target=previous)
 
 
 def _inputs(op: OpDef, sample: Sample, rng: np.random.Generator) -> list[np.ndarray]:
@@ -160,11 +156,11 @@ def _check_against_cpu(op: OpDef, spec: OpSpec, device_name: str, max_order: int
     rng = np.random.default_rng(seed)
     worst_order, figures = None, ""
     for index, sample in enumerate(spec.samples):
-        context.set_context(device_target="cpu")
-        reference = [Tensor(a) for a in _inputs(op, sample, rng)]
-        levels, arguments = derivative_levels(_caller(op, sample), reference, max_order, rng)
-        expected = [as_tuple(levels[k](*arguments[k])) for k in range(max_order + 1)]
-        context.set_context(device_target=device_name)
+        with context.device_scope("cpu"):
+            reference = [Tensor(a) for a in _inputs(op, sample, rng)]
+            levels, arguments = derivative_levels(_caller(op, sample), reference, max_order,
+                                                  rng)
+            expected = [as_tuple(levels[k](*arguments[k])) for k in range(max_order + 1)]
         for order in range(max_order + 1):
             moved = [Tensor(t.asnumpy().astype(np.float32)) if t.dtype is dt.float64 else
                      Tensor(t.asnumpy()) for t in arguments[order]]
@@ -222,9 +218,9 @@ def node_counts(op: OpDef, spec: Optional[OpSpec], max_order: int, seed: int = 0
         return []
     rng = np.random.default_rng(seed)
     sample = spec.samples[0]
-    tensors = [Tensor(a) for a in _inputs(op, sample, rng)]
     try:
-        with _quietly():
+        with _quietly(), context.device_scope("cpu"):
+            tensors = [Tensor(a) for a in _inputs(op, sample, rng)]
             levels, arguments = derivative_levels(_caller(op, sample), tensors, max_order, rng)
             return [len(stage(levels[k], arguments[k]).graph.nodes)
                     for k in range(1, max_order + 1)]

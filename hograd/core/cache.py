@@ -4,13 +4,14 @@ Graph-mode Cells and top-level gradient functions keep one of these: a call look
 signature, runs the variant whose guards held last first, and traces a new variant when none
 holds. Both the signatures and the variants per signature are bounded (``LIMITS``), least
 recently used first out, so code that reads changing values keeps neither growing memory nor a
-growing list of variants to try. Any change to a Cell's attributes moves the state epoch, which
-empties every cache on its next use, so a graph never runs with a stale constant.
+growing list of variants to try. A variant remembers the version of every Cell its trace read; a
+change to one of those Cells' attributes drops it (and only it), so a graph never runs with a
+stale constant while unrelated graphs stay compiled.
 """
 from __future__ import annotations
 
 import inspect
-import itertools
+import threading
 import warnings
 import weakref
 from collections import OrderedDict
@@ -19,17 +20,57 @@ from typing import Any, Callable, Hashable
 
 from .errors import GuardFailure, TracingError
 
-_epoch = itertools.count()
-_current_epoch = [next(_epoch)]
+_local = threading.local()
 
 
-def bump_state_epoch() -> None:
-    """Invalidate every cached graph: something a trace may have read has changed."""
-    _current_epoch[0] = next(_epoch)
+class StateVersioned:
+    """An object whose attributes a trace may bake into a graph (a Cell): it counts its changes,
+    and a graph that read it is dropped once the count moves. Nothing else retraces."""
+
+    _state_version: int = 0
+
+    def changed(self) -> None:
+        """Say that an attribute changed: graphs that read this object are traced again."""
+        object.__setattr__(self, "_state_version", self._state_version + 1)
 
 
-def state_epoch() -> int:
-    return _current_epoch[0]
+def note_read(obj: StateVersioned) -> None:
+    """Record that the graph being built reads ``obj``'s attributes (no-op outside a build)."""
+    for readers in getattr(_local, "readers", ()):
+        readers.append(obj)
+
+
+class _Stamp:
+    """The versions of what a variant's trace read; it holds while none of them moved."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, objects: list) -> None:
+        unique = {id(obj): obj for obj in objects}.values()
+        self._read = tuple((weakref.ref(obj), obj._state_version) for obj in unique)
+
+    def holds(self) -> bool:
+        for reference, version in self._read:
+            obj = reference()
+            if obj is None or obj._state_version != version:
+                return False
+        return True
+
+
+def _stamped_build(build: Callable[[], Any]) -> tuple[Any, _Stamp]:
+    readers: list = []
+    stack = getattr(_local, "readers", None)
+    if stack is None:
+        stack = _local.readers = []
+    stack.append(readers)
+    try:
+        variant = build()
+    finally:
+        stack.pop()
+    # an enclosing build (a gradient traced inside a compiled Cell) read them too
+    for outer in stack:
+        outer.extend(readers)
+    return variant, _Stamp(readers)
 
 
 @dataclass
@@ -53,18 +94,14 @@ LIMITS = CacheLimits()
 class VariantCache:
     """``call(key, run, build)``: run a cached variant for ``key``, or build one and run it.
 
-    Variants traced before the state epoch last moved are dropped, never run.
+    A variant whose trace read a Cell that has changed since is dropped, never run.
     """
 
     def __init__(self) -> None:
-        self._variants: OrderedDict[Hashable, list[Any]] = OrderedDict()
+        self._variants: OrderedDict[Hashable, list[tuple[Any, _Stamp]]] = OrderedDict()
         self._builds: dict[Hashable, int] = {}
-        self._epoch = state_epoch()
 
     def call(self, key: Hashable, run: Callable[[Any], Any], build: Callable[[], Any]) -> Any:
-        if self._epoch != state_epoch():
-            self._variants.clear()
-            self._epoch = state_epoch()
         variants = self._variants.get(key)
         if variants is None:
             variants = self._variants[key] = []
@@ -73,7 +110,8 @@ class VariantCache:
                 self._builds.pop(oldest, None)
         else:
             self._variants.move_to_end(key)
-        for position, variant in enumerate(variants):
+        variants[:] = [entry for entry in variants if entry[1].holds()]
+        for position, (variant, _) in enumerate(variants):
             try:
                 result = run(variant)
             except GuardFailure:
@@ -81,8 +119,8 @@ class VariantCache:
             if position:
                 variants.insert(0, variants.pop(position))
             return result
-        variant = build()
-        variants.insert(0, variant)
+        variant, stamp = _stamped_build(build)
+        variants.insert(0, (variant, stamp))
         del variants[max(1, LIMITS.variants_per_signature):]
         builds = self._builds[key] = self._builds.get(key, 0) + 1
         if builds == LIMITS.retrace_warning_at:
@@ -101,7 +139,8 @@ class VariantCache:
                 "the traced function, or use PYNATIVE_MODE.") from None
 
     def variants(self, key: Hashable) -> list[Any]:
-        return list(self._variants.get(key, ()))
+        """The variants kept for ``key``, the one that held last first."""
+        return [variant for variant, _ in self._variants.get(key, ())]
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._variants.values())

@@ -3,14 +3,14 @@
 A plugin that fails to import, implements a hook that does not exist (a misspelled name), or
 registers something invalid is recorded (name, distribution, version, error) and warned about;
 ``import hograd`` and every other plugin keep working. Only hograd's own ops and the cpu device
-are essential: their failure raises. Plugins load in a fixed order (hograd's own first, then the
-others by name), so what a clash does never depends on the order the environment lists them in.
-``HOGRAD_DISABLE_PLUGINS=a,b`` skips plugins by name (the built-ins cannot be disabled);
+are essential: their failure raises. Plugins load in a fixed order (the essential ones first,
+then all others, hograd's gpu and ascend devices among them, by name), so what a clash does never
+depends on the order the environment lists them in. ``HOGRAD_DISABLE_PLUGINS=a,b`` skips plugins
+by name (the essential ones cannot be disabled);
 ``HOGRAD_STRICT_PLUGINS=1`` raises instead of warning (the test suite runs that way).
 """
 from __future__ import annotations
 
-import importlib
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -21,9 +21,6 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 
-# Loaded even from a source tree that was never installed (no entry-point metadata there).
-BUILTIN_PLUGINS = {"builtin_ops": "hograd.ops.plugin", "cpu": "hograd.plugins.cpu",
-                   "gpu": "hograd.plugins.gpu", "ascend": "hograd.plugins.ascend"}
 # without these hograd cannot work: their failure is an error, not a warning
 ESSENTIAL_PLUGINS = ("builtin_ops", "cpu")
 DISABLE_VARIABLE = "HOGRAD_DISABLE_PLUGINS"
@@ -55,13 +52,13 @@ def disabled() -> set[str]:
 
 
 def load_order(name: str) -> tuple[int, str]:
-    """Where a plugin stands in the order hooks run: hograd's own first, then by name."""
-    builtins = list(BUILTIN_PLUGINS)
-    return (builtins.index(name) if name in builtins else len(builtins), name)
+    """Where a plugin stands in the order hooks run: the essential ones first, then by name."""
+    essential = list(ESSENTIAL_PLUGINS)
+    return (essential.index(name) if name in essential else len(essential), name)
 
 
 def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
-    """Load every ``hograd.plugins`` entry point, then the built-ins the metadata did not name."""
+    """Load every ``hograd.plugins`` entry point (hograd's own are entry points too)."""
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     records: list[PluginRecord] = []
@@ -69,19 +66,18 @@ def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
     entries: dict[str, metadata.EntryPoint] = {}
     for entry in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
         entries.setdefault(entry.name, entry)
-    for name in sorted(set(entries) | set(BUILTIN_PLUGINS), key=load_order):
-        entry = entries.get(name)
-        if entry is None:  # a source tree that was never installed: no metadata
-            module = BUILTIN_PLUGINS[name]
-            record = PluginRecord(name, module, "hograd")
-            records.append(record)
-            register(manager, record, lambda module=module: importlib.import_module(module))
-            continue
+    missing = [name for name in ESSENTIAL_PLUGINS if name not in entries]
+    if missing:
+        raise PluginError(f"hograd's own plugins {missing} are not among the installed entry "
+                          f"points ({hookspecs.ENTRY_POINT_GROUP}): hograd runs from a source "
+                          f"tree that was never installed; install it with `pip install -e .`")
+    for name in sorted(entries, key=load_order):
+        entry = entries[name]
         dist = getattr(entry, "dist", None)
         record = PluginRecord(name, entry.value, dist.name if dist else None,
                               dist.version if dist else None)
         records.append(record)
-        if name in blocked and name not in BUILTIN_PLUGINS:
+        if name in blocked and name not in ESSENTIAL_PLUGINS:
             record.status = "disabled"
             record.error = f"disabled by {DISABLE_VARIABLE}"
             continue

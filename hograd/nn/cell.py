@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..core.cache import VariantCache, bump_state_epoch
+from ..core.cache import StateVersioned, VariantCache, note_read
 from ..core.compiled import call_compiled
 from ..core.dispatch import apply
 from ..core.errors import TracingError
@@ -20,7 +20,7 @@ from ..core.trace import Trace, current_trace
 from ..tensor import Parameter, Tensor
 
 
-class Cell:
+class Cell(StateVersioned):
     """Base class of networks: assign Parameters and sub-Cells as attributes, define construct.
 
     >>> class Net(nn.Cell):
@@ -54,13 +54,13 @@ class Cell:
             cells[name] = value
         object.__setattr__(self, name, value)
         # a trace may have read the old value as a constant
-        bump_state_epoch()
+        self.changed()
 
     def __delattr__(self, name: str) -> None:
         self.__dict__["_params"].pop(name, None)
         self.__dict__["_cells"].pop(name, None)
         object.__delattr__(self, name)
-        bump_state_epoch()
+        self.changed()
 
     def construct(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define construct(...)")
@@ -69,6 +69,7 @@ class Cell:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from ..context import GRAPH_MODE, current_mode
         if current_trace() is not None:
+            note_read(self)  # the graph being built may bake this cell's attributes in
             if self._has_bprop():
                 if kwargs:
                     raise TracingError(f"{type(self).__name__} has a bprop: call it with "
@@ -83,7 +84,11 @@ class Cell:
         return callable(getattr(type(self), "bprop", None))
 
     def _call_compiled(self, args: tuple, kwargs: dict) -> Any:
-        return call_compiled(self._graphs, self.construct, args, kwargs)
+        return call_compiled(self._graphs, self._construct_read, args, kwargs)
+
+    def _construct_read(self, *args: Any, **kwargs: Any) -> Any:
+        note_read(self)  # the compiled graph bakes this cell's attributes in
+        return self.construct(*args, **kwargs)
 
     def _call_with_bprop(self, args: tuple) -> Any:
         from ..ops.structural import unpack_outputs
@@ -150,7 +155,7 @@ class Cell:
     def set_train(self, mode: bool = True) -> "Cell":
         for _, cell in self.cells_and_names():
             object.__setattr__(cell, "training", mode)
-        bump_state_epoch()
+            cell.changed()
         return self
 
     def set_grad(self, requires_grad: bool = True) -> "Cell":

@@ -1,0 +1,87 @@
+"""Compiled graphs depend on the Cells their traces read, and on nothing else."""
+import numpy as np
+
+from hograd import Tensor, context, nn, ops
+from hograd.capabilities.report import build_report
+from hograd.core.registry import registry
+
+Grad = ops.GradOperation
+
+
+class Scale(nn.Cell):
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def construct(self, x):
+        return x * self.factor
+
+
+class Shifted(nn.Cell):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def construct(self, x):
+        return self.inner(x) + 1.0
+
+
+def f64(*values):
+    return Tensor(np.array(values, dtype=np.float64))
+
+
+def test_changing_a_sub_cell_retraces_the_graphs_that_read_it():
+    context.set_context(mode=context.GRAPH_MODE)
+    inner = Scale(2.0)
+    outer = Shifted(inner)
+    grad = Grad()(outer)
+    np.testing.assert_allclose([outer(f64(1.0)).asnumpy(), grad(f64(1.0)).asnumpy()],
+                               [[3.0], [2.0]])
+    inner.factor = 5.0
+    np.testing.assert_allclose([outer(f64(1.0)).asnumpy(), grad(f64(1.0)).asnumpy()],
+                               [[6.0], [5.0]])
+
+
+def test_unrelated_cells_leave_compiled_graphs_alone():
+    context.set_context(mode=context.GRAPH_MODE)
+    net = Scale(3.0)
+    grad = Grad()(net)
+    grad(f64(1.0))
+    cache = grad.op._cache_for(net, ())
+    (variant,) = cache.variants(next(iter(cache._variants)))
+    for factor in range(5):  # new cells, and changes to them, touch no other cell's graph
+        Scale(float(factor)).factor = 7.0
+    grad(f64(2.0))
+    assert cache.variants(next(iter(cache._variants))) == [variant]
+
+
+def test_set_train_retraces_the_cells_it_switches():
+    class Dropoutish(nn.Cell):
+        def construct(self, x):
+            return x * (0.5 if self.training else 1.0)
+
+    context.set_context(mode=context.GRAPH_MODE)
+    net = Dropoutish()
+    np.testing.assert_allclose(net(f64(2.0)).asnumpy(), [2.0])
+    net.set_train(True)
+    np.testing.assert_allclose(net(f64(2.0)).asnumpy(), [1.0])
+
+
+def test_the_capability_checks_leave_the_global_device_alone(scratch_registry):
+    from hograd.core.device import DeviceSpec, KernelSpec
+    numpy_twin = DeviceSpec(name="twin", array_module=np)
+    scratch_registry.add_device(numpy_twin, "test")
+    for (op, device), kernel in list(registry().kernels.items()):
+        if device == "cpu":
+            scratch_registry.add_kernel(KernelSpec(op=op, device="twin", fn=kernel), "test")
+    before = context.get_context("device_target")
+    report = build_report(scratch_registry, devices=["twin"], ops=["Sin"], max_order=2)
+    assert report.ops[0].cells["twin"].verified_order == 2
+    assert context.get_context("device_target") == before
+    assert Tensor([1.0]).device == "cpu"
+
+
+def test_a_device_scope_is_local_to_its_block():
+    with context.device_scope("cpu"):
+        assert Tensor([1.0]).device == "cpu"
+    assert context.get_context("device_target") == "CPU"

@@ -44,7 +44,7 @@ def _assert_same_verdicts_as_cpu(reg, device: str):
 
 
 def test_gpu_kernels_bound_to_numpy_pass_the_cpu_checks(scratch_registry):
-    device = DeviceSpec(name="gpu-on-numpy", array_module=np)
+    device = DeviceSpec(name="gpu-on-numpy")
     kernels = device_kernels("gpu-on-numpy", np, erf=_host_function(math.erf, np),
                              erfc=_host_function(math.erfc, np), einsum=np.einsum)
     _assert_same_verdicts_as_cpu(scratch_registry, _bind(scratch_registry, device, kernels))
@@ -52,7 +52,7 @@ def test_gpu_kernels_bound_to_numpy_pass_the_cpu_checks(scratch_registry):
 
 def test_gpu_kernels_bound_to_array_api_strict_pass_the_cpu_checks(scratch_registry):
     xp = array_api_strict
-    device = DeviceSpec(name="gpu-on-array-api-strict", array_module=xp,
+    device = DeviceSpec(name="gpu-on-array-api-strict",
                         to_device=xp.asarray, to_host=lambda a: np.from_dlpack(a))
 
     def einsum(equation, *arrays):  # not in the array API either: on the host

@@ -69,7 +69,7 @@ def test_set_train_retraces_the_cells_it_switches():
 
 def test_the_capability_checks_leave_the_global_device_alone(scratch_registry):
     from hograd.core.device import DeviceSpec, KernelSpec
-    numpy_twin = DeviceSpec(name="twin", array_module=np)
+    numpy_twin = DeviceSpec(name="twin")
     scratch_registry.add_device(numpy_twin, "test")
     for (op, device), kernel in list(registry().kernels.items()):
         if device == "cpu":

@@ -10,7 +10,7 @@ from .. import dtype as dt
 
 
 class DeviceSpec(BaseModel):
-    """A device: its name, aliases, presence (and why not), array module, dtypes and transfers.
+    """A device: its name, aliases, presence (and why not), dtypes and transfers.
 
     ``to_device(numpy_array)`` puts host data on the device; ``to_host(array)`` brings it back.
     """
@@ -21,7 +21,6 @@ class DeviceSpec(BaseModel):
     aliases: tuple[str, ...] = ()
     present: bool = True
     absent_reason: Optional[str] = None
-    array_module: Any = None
     dtypes: tuple[dt.DType, ...] = dt.ALL
     to_device: Callable[[np.ndarray], Any] = np.asarray
     to_host: Callable[[Any], np.ndarray] = np.asarray

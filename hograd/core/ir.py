@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -173,7 +173,3 @@ class Graph:
                 raise GraphValidationError(f"output %{var.id} is never defined")
         return self
 
-
-def used_vars(nodes: Iterable[Node]) -> set[Var]:
-    """Every variable some node reads."""
-    return {v for node in nodes for v in node.inputs}

@@ -95,17 +95,14 @@ class Trace:
         # the variables a derivative is being taken through: differentiated inputs, the
         # weights, captures of such variables of enclosing traces, and what they flow into
         self.differentiated: set[Var] = set()
-        self.active = False
 
     def __enter__(self) -> "Trace":
         _stack().append(self)
-        self.active = True
         return self
 
     def __exit__(self, *exc) -> None:
         popped = _stack().pop()
         assert popped is self, "traces must nest"
-        self.active = False
 
     # ---- building ----------------------------------------------------------------------------
     def new_input(self, aval: AbstractValue, data: Any, device: Any,

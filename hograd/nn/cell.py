@@ -32,6 +32,8 @@ class Cell(StateVersioned):
     """
 
     def __init__(self, auto_prefix: bool = True, flags: Any = None) -> None:
+        # auto_prefix: parameter paths (parameters_and_names) always carry the attribute path
+        # here, so MindSpore's switch has nothing to turn off; flags are kept (get_flags)
         object.__setattr__(self, "_params", {})
         object.__setattr__(self, "_cells", {})
         object.__setattr__(self, "_graphs", VariantCache())

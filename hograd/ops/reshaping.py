@@ -319,10 +319,6 @@ def _pad(x, *, paddings):
     return F.get_item_adjoint(x, index=index, shape=shape)
 
 
-def _axis_slice(ndim: int, axis: int, start: int, stop: int, size: int) -> tuple:
-    return tuple(("s", start, stop, 1) if i == axis else ("s", 0, size, 1) for i in range(ndim))
-
-
 def _concat_infer(*xs: AbstractValue, axis: int) -> AbstractValue:
     if not xs:
         raise OpInputError("needs at least one tensor")

@@ -43,7 +43,7 @@ def torch_kernels(device: str, torch) -> list:
 def torch_device_spec(name: str, torch, where: str, *, aliases=(), dtypes=None) -> DeviceSpec:
     """A device whose arrays are torch tensors on ``where`` ("npu", or "cpu" for tests)."""
     return DeviceSpec(
-        name=name, aliases=tuple(aliases), present=True, array_module=torch,
+        name=name, aliases=tuple(aliases), present=True,
         dtypes=tuple(dtypes or dt.ALL),
         to_device=lambda array: torch.from_numpy(np.array(array, copy=True, order="C")).to(where),
         to_host=lambda tensor: tensor.detach().cpu().numpy(),

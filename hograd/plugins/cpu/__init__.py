@@ -9,7 +9,7 @@ from ...core.device import DeviceSpec, KernelSpec
 from ...core.hookspecs import hookimpl
 from ..array_kernels import kernels_for, special_kernels
 
-DEVICE = DeviceSpec(name="cpu", aliases=("CPU",), present=True, array_module=np,
+DEVICE = DeviceSpec(name="cpu", aliases=("CPU",), present=True,
                     to_device=np.asarray, to_host=np.asarray)
 
 

@@ -38,7 +38,6 @@ CUPY, ABSENT_REASON = probe()
 
 DEVICE = DeviceSpec(
     name="gpu", aliases=("GPU", "cuda"), present=CUPY is not None, absent_reason=ABSENT_REASON,
-    array_module=CUPY,
     to_device=CUPY.asarray if CUPY is not None else _absent,
     to_host=CUPY.asnumpy if CUPY is not None else _absent,
 )

@@ -6,10 +6,7 @@ order, and ``hograd capabilities`` shows the op with this plugin as its provider
 """
 import numpy as np
 
-from hograd.capabilities.spec import sample, spec, x
-from hograd.core.device import KernelSpec
-from hograd.core.hookspecs import hookimpl
-from hograd.ops.families import unary
+from hograd.extend import KernelSpec, hookimpl, sample, spec, unary, x
 
 
 @hookimpl

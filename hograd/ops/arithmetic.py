@@ -6,11 +6,13 @@ from .families import binary
 
 
 def _pow_grad_base(g, out, x, y):
-    # y·x^(y−1), with the exponent moved off 0 where y is 0: there the term is 0·x^−1, which is
-    # NaN at x = 0 and would poison every higher derivative of x**k at 0 (r**2 at r = 0). The
-    # derivative of x^0 is then 0·x^0 = 0 at every order, as in PyTorch.
-    exponent = F.select(F.equal(y, 0.0), F.ones_like(y), y) - 1.0
-    return g * y * F.pow(x, exponent)
+    # y·x^(y−1); where x and y are both 0 the term is 0·0^−1, NaN, which would poison every
+    # higher derivative of x**k at 0 (r**2 at r = 0): there the exponent is moved off 0, so the
+    # derivative of x^0 is 0·x^0 = 0 at every order. Elsewhere the rule is exact, its derivative
+    # in y at y = 0 included (x^−1, which PyTorch's mask loses).
+    y_zero = F.equal(y, 0.0)
+    both_zero = F.select(F.equal(x, 0.0), y_zero, F.zeros_like(y_zero))
+    return g * y * F.pow(x, F.select(both_zero, 1.0, y) - 1.0)
 
 
 def _pow_grad_exponent(g, out, x, y):

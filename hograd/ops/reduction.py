@@ -108,9 +108,38 @@ def _extremum_grad(g, out, x, *, axis, keep_dims):
     return _kept(g, x, axis, keep_dims) * share
 
 
-def _prod_grad(g, out, x, *, axis, keep_dims):
-    # ∂/∂xᵢ Πx = Πx / xᵢ: exact for non-zero x; the checks' domain keeps away from 0
-    return _kept(g, x, axis, keep_dims) * _kept(out, x, axis, keep_dims) / x
+def _reduce_prod(x, *, axis, keep_dims):
+    """The product as a tree of pairwise Mul ops over the reduced elements.
+
+    Its derivatives are then Mul's, to any order and exact where elements are 0 (the rule
+    Πx / xᵢ is NaN there, and so is every higher derivative through it), for log₂(n) levels of
+    elementwise work."""
+    axes = normalize_axes(axis, x.ndim)
+    if x.dtype is dt.bool_:
+        x = F.cast(x, dtype=dt.int64)  # a product of bools counts as integers, as sums do
+    kept = [i for i in range(x.ndim) if i not in axes]
+    out_shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape)) if keep_dims \
+        else tuple(x.shape[i] for i in kept)
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+    if count == 0:
+        return F.fill(x.dtype, out_shape, 1 if x.dtype.is_integer else 1.0)
+    if tuple(kept + list(axes)) != tuple(range(x.ndim)):
+        x = F.transpose(x, tuple(kept + list(axes)))
+    rows = tuple(x.shape[:len(kept)])
+    x = F.reshape(x, rows + (count,))
+    while count > 1:
+        if count % 2:  # an odd count: one factor of 1 makes the pairs even
+            one = F.fill(x.dtype, rows + (1,), 1 if x.dtype.is_integer else 1.0)
+            x = F.concat(x, one, axis=len(rows))
+            count += 1
+        whole_rows = tuple(("s", 0, n, 1) for n in rows)
+        evens = F.get_item(x, index=whole_rows + (("s", 0, count, 2),))
+        odds = F.get_item(x, index=whole_rows + (("s", 1, count, 2),))
+        x = evens * odds
+        count //= 2
+    return F.reshape(x, out_shape)
 
 
 def _cumsum_infer(x: AbstractValue, *, axis: int, exclusive: bool, reverse: bool):
@@ -135,8 +164,8 @@ OPS += [
           call_attributes=("axis",), backward=(_extremum_grad,), doc="max over axis"),
     OpDef(name="ReduceMin", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
           call_attributes=("axis",), backward=(_extremum_grad,), doc="min over axis"),
-    OpDef(name="ReduceProd", inputs=("x",), infer=_counting_infer, attributes=ReduceAttrs,
-          call_attributes=("axis",), backward=(_prod_grad,), domain=(0.5, 1.5),
+    OpDef(name="ReduceProd", inputs=("x",), attributes=ReduceAttrs, composite=_reduce_prod,
+          call_attributes=("axis",), domain=(0.5, 1.5),
           doc="product over axis (its derivative divides by x: undefined where x is 0)"),
     OpDef(name="CumSum", inputs=("x",), infer=_cumsum_infer, attributes=CumSumAttrs,
           call_attributes=("axis",), functional="cumsum",

@@ -154,8 +154,6 @@ def kernels_for(xp) -> dict[str, Callable]:
                                                           keepdims=keep_dims),
         "ReduceMin": lambda x, *, axis, keep_dims: xp.min(x, axis=axes(x, axis),
                                                           keepdims=keep_dims),
-        "ReduceProd": lambda x, *, axis, keep_dims: xp.prod(x, axis=axes(x, axis),
-                                                            keepdims=keep_dims, dtype=counted(x)),
         "CumSum": cumsum, "BatchMatMul": batch_matmul, "Concat": concat,
         "Gather": gather, "GatherAdjoint": gather_adjoint,
     }

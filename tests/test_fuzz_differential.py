@@ -994,7 +994,7 @@ def describe(program: Program, plan: Plan, mode: str) -> str:
 @pytest.mark.parametrize("mode", ["graph", "pynative"])
 # no shrink phase: hograd's shrinking of a failure takes longer than the whole CI budget; the
 # long run (test_fuzz_for_the_time_asked) shrinks with its own cheaper, program-level shrinker
-@settings(max_examples=1000, deadline=None, derandomize=True, print_blob=False, database=None,
+@settings(max_examples=700, deadline=None, derandomize=True, print_blob=False, database=None,
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.data_too_large])

@@ -10,7 +10,7 @@ MindSpore's module layout is mirrored (``hograd.ops.operations``, ``hograd.ops.c
 """
 from . import dtype
 from .dtype import bool_, float16, float32, float64, int32, int64
-from .tensor import Parameter, ParameterTuple, Tensor
+from .core.tensor import Parameter, ParameterTuple, Tensor
 from . import context, nn, ops  # noqa: E402
 from . import common  # noqa: E402
 from .common.api import jit  # noqa: E402

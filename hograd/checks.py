@@ -20,7 +20,7 @@ import numpy as np
 
 from .core.grad import GradOperation
 from .nn import Cell
-from .tensor import Tensor
+from .core.tensor import Tensor
 
 
 class _Function(Cell):

@@ -26,7 +26,7 @@ from ..core.grad import GradOperation
 from ..core.opdef import NotDifferentiable, OpDef
 from ..core.registry import Registry
 from ..ops.call import call_op
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 from .spec import OpSpec, Sample
 
 STATUSES = ("verified", "wrong", "not differentiable", "zero by definition", "expected failure",

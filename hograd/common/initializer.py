@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtype as dt
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 __all__ = ["initializer", "Initializer", "Normal", "Uniform", "Zero", "One", "Constant",
            "XavierUniform", "HeUniform", "set_seed"]

@@ -1,5 +1,5 @@
 """``hograd.common.parameter``: MindSpore's path to ``Parameter`` and ``ParameterTuple``
 (defined in ``hograd.tensor``)."""
-from ..tensor import Parameter, ParameterTuple
+from ..core.tensor import Parameter, ParameterTuple
 
 __all__ = ["Parameter", "ParameterTuple"]

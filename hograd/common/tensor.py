@@ -1,4 +1,4 @@
 """``hograd.common.tensor``: MindSpore's path to ``Tensor`` (defined in ``hograd.tensor``)."""
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 __all__ = ["Tensor"]

@@ -32,7 +32,7 @@ def where() -> str:
 def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | None = None,
           *, validated: bool = False):
     """Apply ``op`` to tensors (or Python numbers) with attributes; return the output Tensor."""
-    from ..tensor import Tensor
+    from .tensor import Tensor
     opdef = op if isinstance(op, OpDef) else registry().op(op)
     attrs = dict(attrs or {})
     if not validated:
@@ -112,7 +112,7 @@ def _default_device():
 
 def _as_tensors(opdef: OpDef, inputs: Sequence[Any]) -> list:
     """Turn Python numbers into tensors and apply the op's dtype promotion."""
-    from ..tensor import Tensor
+    from .tensor import Tensor
     if all(isinstance(x, Tensor) for x in inputs):
         dtypes = {x._aval.dtype for x in inputs}
         if len(dtypes) <= 1 and (opdef.promotion != "float" or all(d.is_float for d in dtypes)):
@@ -147,7 +147,7 @@ def _as_tensors(opdef: OpDef, inputs: Sequence[Any]) -> list:
 
 
 def _scalar_tensor(opdef: OpDef, index: int, value: Any, dtype):
-    from ..tensor import Tensor
+    from .tensor import Tensor
     if not isinstance(value, (int, float, bool, np.number, np.bool_, np.ndarray)):
         raise OpDtypeError(f"{opdef.name}: input '{input_name(opdef, index)}' must be a Tensor or a "
                            f"number, got {type(value).__name__} ({where()})")

@@ -54,7 +54,7 @@ class GradOperation:
         self._caches = FunctionCaches()
 
     def __call__(self, fn: Callable, weights: Any = None) -> "GradFunction":
-        from ..tensor import Parameter
+        from .tensor import Parameter
         if not callable(fn):
             raise GradArgumentError(f"GradOperation: expected a function or Cell to "
                                     f"differentiate, got {type(fn).__name__}")
@@ -227,7 +227,7 @@ class GradFunction:
         return [*leaves, *derived.forward.captured, *sens_leaves, *derived.backward.captured]
 
     def _run(self, derived: _Derived, leaves: list, sens: Any) -> Any:
-        from ..tensor import Tensor
+        from .tensor import Tensor
         tensors = self._bind(derived, leaves, self._sens_leaves(sens, derived))
         arrays = compile_graph(derived.backward.graph, derived.device)([t._data for t in tensors])
         outputs = [Tensor._traced(a, v.aval, derived.device, None, None)

@@ -15,7 +15,7 @@ TENSOR = "T"
 
 def flatten(tree: Any) -> tuple[list[Any], Any]:
     """``(leaves, structure)`` of a nested value; the structure is hashable."""
-    from ..tensor import Tensor
+    from .tensor import Tensor
     leaves: list[Any] = []
 
     def walk(node):

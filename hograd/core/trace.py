@@ -108,7 +108,7 @@ class Trace:
     def new_input(self, aval: AbstractValue, data: Any, device: Any,
                   differentiated: bool = False):
         """A tensor that stands for a new explicit input of the graph."""
-        from ..tensor import Tensor
+        from .tensor import Tensor
         var = Var(aval)
         self.inputs.append(var)
         if differentiated and aval.dtype.is_float:
@@ -140,7 +140,7 @@ class Trace:
             return var
         if key in self._constants:
             return self._constants[key][1]
-        from ..tensor import Parameter
+        from .tensor import Parameter
         created_here = tensor._birth > self.birth and tensor._trace is None
         if created_here and not isinstance(tensor, Parameter):
             if tensor._data is None:

@@ -17,7 +17,7 @@ from ..core.errors import TracingError
 from ..core.passes import simplify
 from ..core.pytree import TENSOR, flatten, unflatten
 from ..core.trace import Trace, current_trace
-from ..tensor import Parameter, Tensor
+from ..core.tensor import Parameter, Tensor
 
 
 class Cell(StateVersioned):

@@ -13,6 +13,9 @@ from .call import Primitive, exposed_names, functional_table, is_exposed, primit
 # ``hograd.ops.functional`` is the module of lower-case functions, as in MindSpore; the
 # function that builds one lives in ``call``
 from .call import functional as _functional
+from .tensor_methods import bind_methods
+
+bind_methods()
 
 
 def __getattr__(name: str):

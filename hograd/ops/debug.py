@@ -28,7 +28,7 @@ class PrintTensorsAttrs(StrictAttrs):
 
 def _print(*values: Any):
     """Split Print's arguments into tensors (graph inputs) and the text around them."""
-    from ..tensor import Tensor
+    from ..core.tensor import Tensor
     tensors, template = [], []
     for value in values:
         if isinstance(value, Tensor):

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import dtype as dt
 from ..core.errors import OpDtypeError, OpInputError
+from ..core.indexing import normalize_axes  # noqa: F401  (re-exported for op modules)
 from ..core.ir import AbstractValue
 from ..core.opdef import NotDifferentiable, OpDef
 
@@ -83,18 +84,3 @@ def comparison(name: str, *, doc: str) -> OpDef:
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(None, None),
                  promotion="common", doc=doc)
-
-
-def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """Axis attribute (None, an int or a tuple; ``()`` means all axes) as sorted positive ints."""
-    if axis is None or axis == ():
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    normalized = []
-    for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise OpInputError(f"axis {a} is out of range for a tensor of rank {ndim}")
-        normalized.append(a % ndim if ndim else 0)
-    if len(set(normalized)) != len(normalized):
-        raise OpInputError(f"axis {axis} repeats an axis")
-    return tuple(sorted(normalized))

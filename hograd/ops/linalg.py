@@ -103,7 +103,7 @@ def _einsum_infer(*operands: AbstractValue, equation: str) -> AbstractValue:
 
 
 def _einsum_grad(g, out, *operands, equation):
-    from ..tensor import Tensor
+    from ..core.tensor import Tensor
     subscripts, output = parse_equation(equation, len(operands))
     grads = []
     for k, (subs, x) in enumerate(zip(subscripts, operands)):

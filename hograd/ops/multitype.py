@@ -16,7 +16,7 @@ __all__ = ["MultitypeFuncGraph", "HyperMap"]
 
 
 def _type_name_matches(name: str, value: Any) -> bool:
-    from ..tensor import Tensor
+    from ..core.tensor import Tensor
     checks = {
         "Tensor": lambda v: isinstance(v, Tensor),
         "Number": lambda v: isinstance(v, numbers.Number),

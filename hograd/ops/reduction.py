@@ -6,10 +6,10 @@ from typing import Optional, Union
 from pydantic import StrictBool, field_validator
 
 from .. import dtype as dt
+from ..core.indexing import Span, normalize_axes, whole
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from .call import F
-from .families import normalize_axes
 
 
 class ReduceAttrs(StrictAttrs):
@@ -134,9 +134,9 @@ def _reduce_prod(x, *, axis, keep_dims):
             one = F.fill(x.dtype, rows + (1,), 1 if x.dtype.is_integer else 1.0)
             x = F.concat(x, one, axis=len(rows))
             count += 1
-        whole_rows = tuple(("s", 0, n, 1) for n in rows)
-        evens = F.get_item(x, index=whole_rows + (("s", 0, count, 2),))
-        odds = F.get_item(x, index=whole_rows + (("s", 1, count, 2),))
+        whole_rows = tuple(whole(n) for n in rows)
+        evens = F.get_item(x, index=whole_rows + (Span(0, count, 2),))
+        odds = F.get_item(x, index=whole_rows + (Span(1, count, 2),))
         x = evens * odds
         count //= 2
     return F.reshape(x, out_shape)

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BeforeValidator, field_validator
 
 from ..core.errors import OpDtypeError, OpInputError
+from ..core.indexing import Span, as_index_item, indexed_shape, named_axes, whole
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from .call import F
@@ -39,12 +40,20 @@ class AxisAttrs(StrictAttrs):
     axis: int
 
 
+def _index_records(index: Any) -> tuple:
+    return tuple(as_index_item(item) for item in index)
+
+
+# an index in normal form (core/indexing.py); the short tuples ("s", a, b, c) are read too
+IndexTuple = Annotated[tuple, BeforeValidator(_index_records)]
+
+
 class IndexAttrs(StrictAttrs):
-    index: tuple
+    index: IndexTuple
 
 
 class IndexAdjointAttrs(StrictAttrs):
-    index: tuple
+    index: IndexTuple
     shape: IntTuple
 
 
@@ -96,115 +105,8 @@ def _broadcast_to_infer(x: AbstractValue, *, shape: tuple[int, ...]) -> Abstract
 
 
 # ---- GetItem and its adjoint ----------------------------------------------------------------------
-def bool_index_as_steps(index: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
-    """Booleans in an index, as numpy reads them: ``True`` adds an axis of length 1, ``False``
-    one of length 0. Returns the index with the boolean as a new axis (None), and the output
-    axes that must then be emptied (the ``False``'s)."""
-    items = index if isinstance(index, tuple) else (index,)
-    is_flag = [isinstance(i, (bool, np.bool_)) for i in items]
-    if not any(is_flag):
-        return index, ()
-    plain = tuple(None if flag else i for i, flag in zip(items, is_flag))
-    consumed = sum(1 for i in plain if i is not None and i is not Ellipsis)
-    position = is_flag.index(True)
-    axis = sum(1 if i is None or isinstance(i, slice) else
-               max(len(shape) - consumed, 0) if i is Ellipsis else 0 for i in plain[:position])
-    empty = () if items[position] else (axis,)
-    # numpy moves a boolean that stands apart from integer indices to the front, and joins
-    # several booleans into one axis: only the plain cases are taken, the rest refused
-    try:
-        expected = _plain_shape(shape, index)
-        got = list(_plain_shape(shape, plain))
-    except IndexError as err:
-        raise OpInputError(f"index {index!r} does not fit shape {shape}: {err}") from None
-    for emptied in empty:
-        got[emptied] = 0
-    if sum(is_flag) > 1 or tuple(got) != expected:
-        raise OpInputError(f"index {index!r} mixes True/False with other indices in a way numpy "
-                           f"reorders; index in two steps (x[True] or x[False], then the rest)")
-    return plain, empty
-
-
-def _plain_shape(shape: tuple[int, ...], index: Any) -> tuple[int, ...]:
-    return np.broadcast_to(np.empty((), np.int8), shape)[index].shape
-
-
-def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple:
-    """Basic numpy indexing (ints, slices, None, ...) as a hashable, shape-resolved tuple."""
-    items = index if isinstance(index, tuple) else (index,)
-    for item in items:
-        _refuse_advanced_index(item)
-    consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
-    if sum(1 for i in items if i is Ellipsis) > 1:
-        raise OpInputError("an index may hold at most one Ellipsis (...)")
-    if consumed > len(shape):
-        raise OpInputError(f"too many indices ({consumed}) for a tensor of rank {len(shape)}")
-    normalized, dim = [], 0
-    for item in items:
-        if item is Ellipsis:
-            for _ in range(len(shape) - consumed):
-                normalized.append(("s", 0, shape[dim], 1))
-                dim += 1
-        elif item is None:
-            normalized.append(("n",))
-        elif isinstance(item, slice):
-            start, stop, step = item.indices(shape[dim])
-            # a backward slice that runs past the front has stop -1, which an index would read
-            # as "the last element": None says "through the front"
-            normalized.append(("s", start, None if stop < 0 else stop, step))
-            dim += 1
-        elif isinstance(item, (int, np.integer)) or hasattr(item, "__index__"):
-            position = int(item.__index__())
-            if not -shape[dim] <= position < shape[dim]:
-                raise OpInputError(f"index {position} is out of bounds for axis {dim} of size "
-                                   f"{shape[dim]}")
-            normalized.append(("i", position % shape[dim]))
-            dim += 1
-        else:
-            raise OpInputError(f"unsupported index {item!r} ({type(item).__name__}): use ints, "
-                               f"slices, None and ...; gather with a tensor of indices instead")
-    # name every remaining axis: the array API does not promise numpy's implicit trailing ':'
-    # (and x[0] and x[0, :] become one node for CSE)
-    normalized.extend(("s", 0, shape[d], 1) for d in range(dim, len(shape)))
-    return tuple(normalized)
-
-
-def _refuse_advanced_index(item: Any) -> None:
-    from ..tensor import Tensor
-    if isinstance(item, Tensor) and item.size == 1 and item.dtype.category == "int":
-        return  # a scalar integer tensor is an int
-    if isinstance(item, (Tensor, np.ndarray, list)):
-        kind = (item.dtype.category if isinstance(item, Tensor) else
-                "bool" if np.asarray(item).dtype == np.bool_ else "int")
-        what = "a boolean mask" if kind == "bool" else "an array of indices"
-        hint = ("choose elements with ops.Select()(mask, x, y), or count with "
-                "ops.ReduceSum()(mask)" if kind == "bool" else
-                "gather them with ops.Gather()(x, indices, axis), which is differentiable")
-        raise OpInputError(f"indexing with {what} (advanced indexing) is not supported: {hint}; "
-                           f"plain indices are ints, slices, None, ... and True/False")
-
-
-def numpy_index(index: tuple) -> tuple:
-    """The numpy index a normalized index stands for."""
-    out = []
-    for item in index:
-        kind = item[0]
-        out.append(item[1] if kind == "i" else None if kind == "n" else slice(*item[1:]))
-    return tuple(out)
-
-
-def without_newaxes(index: tuple) -> tuple:
-    """The index with its new axes (None) left out."""
-    return tuple(item for item in index if item[0] != "n")
-
-
-def indexed_shape(shape: tuple[int, ...], index: tuple) -> tuple[int, ...]:
-    """The shape ``x[index]`` has for ``x`` of ``shape`` (no array is made)."""
-    return np.broadcast_to(np.empty((), np.int8), shape)[numpy_index(index)].shape
-
-
 def _check_index_names_every_axis(index: tuple, shape: tuple) -> None:
-    named = sum(1 for item in index if item[0] != "n")
+    named = named_axes(index)
     if named != len(shape):
         raise OpInputError(f"index {index} names {named} axes of a rank-{len(shape)} tensor; "
                            f"build it with normalize_index (x[...] does) to name every axis")
@@ -315,7 +217,7 @@ def _pad(x, *, paddings):
         raise OpInputError(f"Pad: paddings must hold one (before, after) pair of non-negative "
                            f"ints per axis of 'x' (shape {x.shape}), got {paddings}")
     shape = tuple(b + s + a for (b, a), s in zip(paddings, x.shape))
-    index = tuple(("s", b, b + s, 1) for (b, _), s in zip(paddings, x.shape))
+    index = tuple(Span(b, b + s, 1) for (b, _), s in zip(paddings, x.shape))
     return F.get_item_adjoint(x, index=index, shape=shape)
 
 
@@ -343,7 +245,7 @@ def _concat_grad(g, out, *xs, axis):
     grads, offset = [], 0
     for x in xs:
         size = x.shape[axis]
-        index = tuple(("s", offset, offset + size, 1) if i == axis else ("s", 0, n, 1)
+        index = tuple(Span(offset, offset + size, 1) if i == axis else whole(n)
                       for i, n in enumerate(g.shape))
         grads.append(F.get_item(g, index=index))
         offset += size
@@ -365,8 +267,8 @@ def _split(x, *, axis, output_num):
         raise OpInputError(f"Split: axis {axis} of size {x.shape[axis]} cannot be split into "
                            f"{output_num} equal parts")
     size = x.shape[axis] // output_num
-    return tuple(F.get_item(x, index=tuple(("s", k * size, (k + 1) * size, 1) if i == axis
-                                           else ("s", 0, n, 1) for i, n in enumerate(x.shape)))
+    return tuple(F.get_item(x, index=tuple(Span(k * size, (k + 1) * size, 1) if i == axis
+                                           else whole(n) for i, n in enumerate(x.shape)))
                  for k in range(output_num))
 
 

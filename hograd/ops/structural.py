@@ -19,6 +19,7 @@ import numpy as np
 from .. import dtype as dt
 from ..core.dispatch import apply
 from ..core.errors import GradArgumentError, GuardFailure
+from ..core.indexing import Span
 from ..core.ir import AbstractValue, ConstValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.pytree import TENSOR, unflatten
@@ -59,7 +60,7 @@ def unpack_outputs(packed, avals) -> list:
     """The tensors packed in ``packed`` (of the given abstract values), cut out with ops."""
     pieces, offset = [], 0
     for aval in avals:
-        piece = apply("GetItem", (packed,), {"index": (("s", offset, offset + aval.size, 1),)})
+        piece = apply("GetItem", (packed,), {"index": (Span(offset, offset + aval.size, 1),)})
         piece = apply("Reshape", (piece,), {"shape": aval.shape})
         if aval.dtype is not packed.dtype:
             piece = apply("Cast", (piece,), {"dtype": aval.dtype})
@@ -124,7 +125,7 @@ def _cell_bprop(cotangent, out, *inputs, graph, cell, n_args, out_structure):
     ``out`` and ``dout`` have construct's structure. A bprop may return more values than
     construct has inputs; MindSpore uses the first ones, and so does this.
     """
-    from ..tensor import Tensor
+    from ..core.tensor import Tensor
     if out_structure != TENSOR:
         avals = [v.aval for v in graph.outputs]
         out = unflatten(out_structure, unpack_outputs(out, avals))
@@ -145,7 +146,7 @@ def _cell_bprop(cotangent, out, *inputs, graph, cell, n_args, out_structure):
 def _checked_gradient(cell, index: int, grad, primal):
     """A bprop's gradient for input ``index``, as a Tensor of the input's shape (a 0-d value
     fills it); a clear error naming the bprop, the input and both shapes otherwise."""
-    from ..tensor import Tensor
+    from ..core.tensor import Tensor
     if grad is None:
         return None
     if not isinstance(grad, Tensor):

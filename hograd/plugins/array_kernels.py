@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..ops.families import normalize_axes
-from ..ops.reshaping import indexed_shape, numpy_index, without_newaxes
+from ..core.indexing import indexed_shape, normalize_axes, numpy_index, without_newaxes
 
 
 def kernels_for(xp) -> dict[str, Callable]:

@@ -1,8 +1,9 @@
 """``Tensor``, ``Parameter`` and ``ParameterTuple``: the values users hold.
 
 A tensor holds an array of its device's array module (numpy on the CPU). While a function is
-being traced, tensors also carry the graph variable they stand for; operators and ``ops.*``
-calls go through the dispatcher, which computes values and records nodes as needed.
+being traced, tensors also carry the graph variable they stand for; ``ops.*`` calls (and the
+operators the op library binds to Tensor) go through the dispatcher, which computes values and
+records nodes as needed.
 """
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import dtype as dt
-from .core.errors import ConcreteReadError, TracingError
-from .core.ir import AbstractValue, ConstValue
-from .core.trace import carries_derivative, current_trace, next_birth
+from .. import dtype as dt
+from .errors import ConcreteReadError, TracingError
+from .ir import AbstractValue, ConstValue
+from .trace import carries_derivative, current_trace, next_birth
 
 
 def _host_array(data: Any, dtype: dt.DType | None) -> np.ndarray:
@@ -46,7 +47,7 @@ class Tensor:
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
 
     def __init__(self, input_data: Any = None, dtype: Any = None) -> None:
-        from .context import current_device
+        from ..context import current_device
         array = _host_array(input_data, dtype)
         device = input_data._device if isinstance(input_data, Tensor) else current_device()
         self._device = device
@@ -130,7 +131,7 @@ class Tensor:
         if trace is not None:
             # the trace took a decision on this value: record it, so a later run that sees a
             # different value is traced again instead of reusing this branch
-            from .core.dispatch import apply
+            from .dispatch import apply
             apply("Guard", (self,), {"expected": ConstValue(host)})
         return host
 
@@ -179,78 +180,10 @@ class Tensor:
         return (f"Tensor(shape={list(self.shape)}, dtype={self.dtype!r}, "
                 f"value={self._device.to_host(self._data)})")
 
-    # ---- operators (each is one registered op) ----------------------------------------------
-    def __add__(self, other): return _apply("Add", (self, other))
-    def __radd__(self, other): return _apply("Add", (other, self))
-    def __sub__(self, other): return _apply("Sub", (self, other))
-    def __rsub__(self, other): return _apply("Sub", (other, self))
-    def __mul__(self, other): return _apply("Mul", (self, other))
-    def __rmul__(self, other): return _apply("Mul", (other, self))
-    def __truediv__(self, other): return _apply("RealDiv", (self, other))
-    def __rtruediv__(self, other): return _apply("RealDiv", (other, self))
-    def __pow__(self, other): return _apply("Pow", (self, other))
-    def __rpow__(self, other): return _apply("Pow", (other, self))
-    def __matmul__(self, other): return _apply("MatMul", (self, other))
-    def __rmatmul__(self, other): return _apply("MatMul", (other, self))
-    def __neg__(self): return _apply("Neg", (self,))
-    def __pos__(self): return self
-    def __lt__(self, other): return _apply("Less", (self, other))
-    def __le__(self, other): return _apply("LessEqual", (self, other))
-    def __gt__(self, other): return _apply("Greater", (self, other))
-    def __ge__(self, other): return _apply("GreaterEqual", (self, other))
-    def __eq__(self, other): return _apply("Equal", (self, other))  # type: ignore[override]
-    def __ne__(self, other): return _apply("NotEqual", (self, other))  # type: ignore[override]
-
-    def __getitem__(self, index) -> "Tensor":
-        from .ops.reshaping import bool_index_as_steps, normalize_index
-        plain, empty = bool_index_as_steps(index, self.shape)
-        out = _apply("GetItem", (self,), {"index": normalize_index(plain, self.shape)})
-        if empty:
-            emptied = tuple(slice(0, 0) if axis in empty else slice(None)
-                            for axis in range(out.ndim))
-            out = _apply("GetItem", (out,), {"index": normalize_index(emptied, out.shape)})
-        return out
-
-    # ---- a few methods, as in MindSpore ---------------------------------------------------------
-    def astype(self, dtype) -> "Tensor":
-        return _apply("Cast", (self,), {"dtype": dt.to_dtype(dtype)})
-
-    def reshape(self, *shape) -> "Tensor":
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _apply("Reshape", (self,), {"shape": tuple(int(s) for s in shape)})
-
-    def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
-        return _apply("ReduceSum", (self,), {"axis": axis, "keep_dims": keepdims})
-
-    def any(self, axis=None, keep_dims: bool = False) -> "Tensor":
-        """Whether any element (along ``axis``) is true (non-zero): a bool tensor."""
-        return self._count(self._truth(), axis, keep_dims) > 0
-
-    def all(self, axis=None, keep_dims: bool = False) -> "Tensor":
-        """Whether every element (along ``axis``) is true (non-zero): a bool tensor."""
-        return self._count(_apply("Equal", (self._truth(), False)), axis, keep_dims) == 0
-
-    def _truth(self) -> "Tensor":
-        return self if self.dtype is dt.bool_ else _apply("NotEqual", (self, 0))
-
-    @staticmethod
-    def _count(flags: "Tensor", axis, keep_dims: bool) -> "Tensor":
-        return _apply("ReduceSum", (flags,), {"axis": axis, "keep_dims": keep_dims})
-
-    def mean(self, axis=None, keep_dims: bool = False) -> "Tensor":
-        return _apply("ReduceMean", (self,), {"axis": axis, "keep_dims": keep_dims})
-
-    def transpose(self, *perm) -> "Tensor":
-        if not perm:
-            perm = tuple(reversed(range(self.ndim)))
-        elif len(perm) == 1 and isinstance(perm[0], (tuple, list)):
-            perm = tuple(perm[0])
-        return _apply("Transpose", (self,), {"perm": tuple(perm)})
-
-    @property
-    def T(self) -> "Tensor":
-        return self.transpose()
+    # Operators and methods (``x + y``, ``x[0]``, ``x.sum()``) are each one op of the op
+    # library, which binds them (hograd/ops/tensor_methods.py): core names no library op.
+    def __pos__(self) -> "Tensor":
+        return self
 
 
 class Parameter(Tensor):
@@ -297,5 +230,3 @@ class ParameterTuple(tuple):
                                 f"not a Parameter")
         return super().__new__(cls, params)
 
-
-from .core.dispatch import apply as _apply  # noqa: E402  (dispatch needs Tensor defined first)

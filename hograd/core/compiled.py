@@ -16,7 +16,7 @@ from .staging import stage_with_structure
 
 def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) -> Any:
     """``fn(*args, **kwargs)``, computed by the graph cached in ``cache`` for this signature."""
-    from ..context import current_device
+    from .context import current_device
     from .tensor import Tensor
     leaves, structure = flatten((args, kwargs))
     device = leaves[0]._device if leaves else current_device()

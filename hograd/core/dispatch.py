@@ -106,7 +106,7 @@ def input_name(opdef: OpDef, index: int) -> str:
 
 
 def _default_device():
-    from ..context import current_device
+    from .context import current_device
     return current_device()
 
 

@@ -128,7 +128,7 @@ class GradFunction:
             sens_leaves = self._sens_leaves(sens, derived)
             outputs = call_graph(derived.backward.graph, self._bind(derived, leaves, sens_leaves))
             return self._package(outputs, derived)
-        from ..context import GRAPH_MODE, current_device, current_mode
+        from .context import GRAPH_MODE, current_device, current_mode
         if current_mode() != GRAPH_MODE:
             # PyNative runs op by op: each call traces anew, so it sees the Python state of now
             # (a changed closure or config value) as the forward call does
@@ -156,7 +156,7 @@ class GradFunction:
 
     # ---- deriving -------------------------------------------------------------------------------
     def _derive(self, leaves: list, structure: Any) -> _Derived:
-        from ..context import current_device
+        from .context import current_device
         device = leaves[0]._device if leaves else current_device()
         arguments = _differentiable_arguments(structure)
         if self.op.get_all or not self.op.get_by_list:

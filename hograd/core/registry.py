@@ -191,6 +191,9 @@ def registry() -> Registry:
     return _registry
 
 
+# what hograd.plugins and the reports name as the provider of core's own ops
+CORE_PROVIDER = "hograd.core"
+
 # each hook, in the order the registry takes them, with what takes its items
 HOOKS = (("hograd_ops", Registry.add_op), ("hograd_devices", Registry.add_device),
          ("hograd_kernels", Registry.add_kernel), ("hograd_op_specs", Registry.add_spec))
@@ -226,7 +229,10 @@ def _build() -> Registry:
 
 def _build_without(manager, by_name: dict, order: dict, left_out: dict):
     """A registry from every plugin not left out, or the first plugin that failed and why."""
+    from .tracer_ops import TRACER_OPS
     reg = Registry()
+    for op in TRACER_OPS:  # the tracer's own ops come before any plugin's
+        reg.add_op(op, CORE_PROVIDER)
     provided: dict[str, dict[str, list[str]]] = {}
     for hook, add in HOOKS:
         impls = sorted(getattr(manager.hook, hook).get_hookimpls(),

@@ -47,7 +47,7 @@ class Tensor:
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
 
     def __init__(self, input_data: Any = None, dtype: Any = None) -> None:
-        from ..context import current_device
+        from .context import current_device
         array = _host_array(input_data, dtype)
         device = input_data._device if isinstance(input_data, Tensor) else current_device()
         self._device = device

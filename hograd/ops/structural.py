@@ -1,6 +1,8 @@
-"""Ops the tracer itself emits: constants, guards on traced decisions, Cells with a user bprop.
+"""``CellCall``: a Cell with a user ``bprop``, as one node whose derivative is that bprop.
 
-Their kernels are the same on every device, so they come from a factory, not from a plugin.
+Its kernel is the same on every device (it runs the Cell's own graph), so it comes from a
+factory, not from a plugin. (The tracer's other ops, Constant and Guard, are core's:
+``core/tracer_ops.py``.)
 
 A Cell whose ``construct`` returns several tensors (a tuple, possibly nested) is still one
 ``CellCall`` node, because its ``bprop`` must be called once with the whole ``dout``: a bprop
@@ -14,23 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import dtype as dt
 from ..core.dispatch import apply
-from ..core.errors import GradArgumentError, GuardFailure
+from ..core.errors import GradArgumentError
 from ..core.indexing import Span
-from ..core.ir import AbstractValue, ConstValue
+from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.pytree import TENSOR, unflatten
-
-
-class ConstantAttrs(StrictAttrs):
-    value: ConstValue
-
-
-class GuardAttrs(StrictAttrs):
-    expected: ConstValue
 
 
 class CellCallAttrs(StrictAttrs):
@@ -71,33 +63,6 @@ def unpack_outputs(packed, avals) -> list:
 
 def _cell_call_infer(*avals, graph, cell, n_args, out_structure):
     return graph.outputs[0].aval if out_structure == TENSOR else _packed_aval(graph)
-
-
-def _constant_infer(*, value: ConstValue) -> AbstractValue:
-    return AbstractValue(value.array.shape, dt.from_numpy(value.array.dtype))
-
-
-def _constant_kernel(device):
-    return lambda *, value: device.to_device(value.array)
-
-
-def same_value(seen: np.ndarray, expected: np.ndarray) -> bool:
-    """Whether a guarded value is the one the trace decided on: NaN meets NaN, and -0.0 does not
-    meet 0.0 (``1 / x`` tells them apart)."""
-    if seen.shape != expected.shape:
-        return False
-    if seen.dtype.kind != "f":
-        return bool(np.array_equal(seen, expected))
-    return bool(np.array_equal(seen, expected, equal_nan=True)
-                and np.array_equal(np.signbit(seen), np.signbit(expected)))
-
-
-def _guard_kernel(device):
-    def guard(x, *, expected: ConstValue):
-        if not same_value(np.asarray(device.to_host(x)), expected.array):
-            raise GuardFailure()
-        return x
-    return guard
 
 
 def _cell_call_kernel(device):
@@ -170,11 +135,6 @@ def _input_name(cell, index: int) -> str:
 
 
 OPS = [
-    OpDef(name="Constant", inputs=(), infer=_constant_infer, attributes=ConstantAttrs,
-          backward=(), kernel_factory=_constant_kernel, internal=True, doc="a constant array"),
-    OpDef(name="Guard", inputs=("x",), infer=lambda x, *, expected: x, attributes=GuardAttrs,
-          backward=(None,), effect=True, kernel_factory=_guard_kernel, internal=True,
-          doc="x, checked to equal the value the trace saw; otherwise the graph is retraced"),
     OpDef(name="CellCall", inputs=("args",), variadic=True, attributes=CellCallAttrs,
           infer=_cell_call_infer,
           backward_all=_cell_bprop, kernel_factory=_cell_call_kernel, internal=True,

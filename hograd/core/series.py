@@ -12,7 +12,7 @@ rule reads like its ODE: ``tanh`` is ``ode(x, out, lambda y: 1 - y * y)``. Each 
 quotient is one sum per coefficient, so the k-th coefficient costs O(k) ops and a jet of order
 K costs O(K²) ops per op — against the ~2ᴷ growth of nested reverse mode.
 
->>> y = ode(x, F.exp(x.primal), lambda y: y)        # exp: y' = y·x'
+>>> y = ode(x, F.exp(x.primal), lambda x, y: y)        # exp: y' = y·x'
 """
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ class Series:
                        if isinstance(other, (int, float)) else apply("Neg", (other,)))
 
     def __rsub__(self, other) -> "Series":
-        return (-self) + other
+        return Series(lambda k: apply("Sub", (other, self[0])) if k == 0
+                      else co.negate(self[k]), constant=self.constant)
 
     def __mul__(self, other) -> "Series":
         if isinstance(other, (int, float)):
@@ -146,26 +147,41 @@ def quotient(a: Series, b: Series) -> Series:
     return q
 
 
-def ode(x: Series, primal, derivative: Callable[[Series], Series]) -> Series:
-    """The series of ``y = f(x)`` from f's ODE ``f'(x) = derivative(y)`` and ``y₀ = primal``.
+def ode(x: Series, primal, derivative: Callable[[Series, Series], Series]) -> Series:
+    """The series of ``y = f(x)`` from f's ODE ``f'(x) = derivative(x, y)`` and ``y₀ = primal``.
 
-    From ``y' = f'(x)·x'``: ``k·yₖ = Σⱼ₌₁ᵏ j·xⱼ·uₖ₋ⱼ`` with ``u = derivative(y)``, a series
-    built from ``y`` (and ``x``) by series arithmetic — ``exp``: ``lambda y: y``; ``tanh``:
-    ``lambda y: 1 - y * y``; ``log``: ``lambda y: 1 / x``. Coefficient k of ``u`` needs ``y`` up
-    to k only, so the recurrence is well founded. This one recurrence gives every elementwise
-    op with an ODE; the ``derivative`` may name series defined later (sin and cos refer to
-    each other), since it is called on first need.
+    From ``y' = f'(x)·x'``: ``k·yₖ = Σⱼ₌₁ᵏ j·xⱼ·uₖ₋ⱼ`` with ``u = derivative(x, y)``, a series
+    built from ``x`` and ``y`` by series arithmetic — ``exp``: ``lambda x, y: y``; ``tanh``:
+    ``lambda x, y: 1 - y * y``; ``log``: ``lambda x, y: 1 / x``. Coefficient k of ``u`` needs
+    ``y`` up to k only, so the recurrence is well founded. This one recurrence gives every
+    elementwise op with an ODE. ``derivative`` is called on first need, so it may name series
+    defined later (sin and cos refer to each other).
+
+    In collapsed mode (first-order coefficients are ``Directions``, the series stops at order 2)
+    the recurrence would carry ``u₁`` once per direction; instead f's own Taylor coefficients
+    come from the same ODE along the scalar path ``x₀ + t``, and Faà di Bruno gives
+    ``y₁ = f₁·x₁``, ``y₂ = f₁·x₂ + f₂·Σ_d x₁,d²`` — the forward Laplacian's rule.
     """
     if x.constant:
         return Series.of_constant(primal)
     scaled: dict[int, Any] = {}  # j·xⱼ, made once and shared by every later coefficient
     slope: list[Series] = []
+    own: list[Series] = []  # f's Taylor coefficients at x₀ (collapsed mode)
 
     def rule(k):
         if k == 0:
             return primal
+        if isinstance(x[1], co.Directions):
+            if k > 2:
+                raise ValueError("collapsed Taylor mode carries orders up to 2 only")
+            if not own:
+                own.append(ode(_unit_path(x.primal), primal, derivative))
+            f = own[0]
+            if k == 1:
+                return co.multiply(f[1], x[1])
+            return co.add(co.multiply(f[1], x[2]), co.multiply(f[2], co.multiply(x[1], x[1])))
         if not slope:
-            slope.append(derivative(y))
+            slope.append(derivative(x, y))
         u = slope[0]
         for j in range(1, k + 1):
             if j not in scaled:
@@ -175,3 +191,9 @@ def ode(x: Series, primal, derivative: Callable[[Series], Series]) -> Series:
                                  if scaled[j] is not None), 1.0 / k)
     y = Series(rule)
     return y
+
+
+def _unit_path(point) -> Series:
+    """The series ``point + t`` (a Fill of ones, which the passes multiply away)."""
+    ones = apply("Fill", (), {"shape": point.shape, "dtype": point.dtype, "value": 1.0})
+    return Series.of_coefficients(point, [ones])

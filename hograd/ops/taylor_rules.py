@@ -53,12 +53,12 @@ ODES: dict[str, Callable[[Series, Series], Series]] = {
 
 def of(name: str, x: Series) -> Series:
     """The series of the elementwise op ``name`` applied to the series ``x``."""
-    return ode(x, apply(name, (x.primal,)), lambda y: ODES[name](x, y))
+    return ode(x, apply(name, (x.primal,)), ODES[name])
 
 
 def by_ode(name: str):
     """The rule of an elementwise op from its entry in ``ODES``."""
-    return lambda out, x: ode(x, out, lambda y: ODES[name](x, y))
+    return lambda out, x: ode(x, out, ODES[name])
 
 
 def pair(partner: str, sign: float, partner_sign: float, first: bool):
@@ -68,10 +68,17 @@ def pair(partner: str, sign: float, partner_sign: float, first: bool):
     factors in ``first' = sign·second`` and ``second' = partner_sign·first``."""
     def rule(out, x):
         other = apply(partner, (x.primal,))
-        first_primal, second_primal = (out, other) if first else (other, out)
-        series_first = ode(x, first_primal, lambda y: series_second * sign)
-        series_second = ode(x, second_primal, lambda y: series_first * partner_sign)
-        return series_first if first else series_second
+        primals = (out, other) if first else (other, out)
+
+        def along(path: Series) -> tuple[Series, Series]:
+            # the pair along ``path``; the ODE may ask for it along another path (collapsed
+            # mode runs it along x₀ + t), so each path gets its own pair
+            def slope(sign_, index):
+                return lambda z, y: (pair_series[index] if z is path else along(z)[index]) * sign_
+            pair_series = (ode(path, primals[0], slope(sign, 1)),
+                           ode(path, primals[1], slope(partner_sign, 0)))
+            return pair_series
+        return along(x)[0 if first else 1]
     return rule
 
 
@@ -117,7 +124,7 @@ def _masked(out, x: Series, mask) -> Series:
 
 def _pow(out, x: Series, y: Series) -> Series:
     if y.constant:  # x^p: y' = p·y/x (x > 0, as Pow's checks; at x = 0 use x * x)
-        return fitted(ode(x, out, lambda z: z * y.primal / x), out)
+        return fitted(ode(x, out, lambda base, z: z * y.primal / base), out)
     return fitted(of("Exp", y * of("Log", x)), out)
 
 

@@ -59,8 +59,10 @@ def _moving_inputs(opdef: OpDef, series: Sequence[Series]) -> list[str]:
 
 def _stays_constant(opdef: OpDef, series: Sequence[Series], out) -> bool:
     """Whether the output's series is its primal alone, with no rule needed."""
-    if opdef.effect or not out.dtype.is_float or all(s.constant for s in series):
+    if not out.dtype.is_float or all(s.constant for s in series):
         return True
+    if opdef.effect:  # guards check the primal; an effect that passes a value on has a rule
+        return opdef.taylor is None
     if opdef.backward_all is not None or opdef.variadic:
         return False
     for position, (s, rule) in enumerate(zip(series, opdef.backward)):

@@ -128,10 +128,14 @@ def _pow(out, x: Series, y: Series) -> Series:
     return fitted(of("Exp", y * of("Log", x)), out)
 
 
-def _reduce_extremum(out, x: Series, *, axis, keep_dims):
-    # the coefficients of the elements equal to the extremum, averaged over ties (as the
-    # backward rule splits the gradient)
-    kept = out if keep_dims else F.reduce_max(x.primal, axis=axis, keep_dims=True)
+def _reduce_extremum(reduce: str):
+    """ReduceMax/ReduceMin: the coefficients of the elements equal to the extremum, averaged
+    over ties (as the backward rule splits the gradient)."""
+    return lambda out, x, **attrs: _extremum_series(reduce, out, x, **attrs)
+
+
+def _extremum_series(reduce: str, out, x: Series, *, axis, keep_dims):
+    kept = out if keep_dims else apply(reduce, (x.primal,), {"axis": axis, "keep_dims": True})
     mask = F.cast(F.equal(x.primal, kept), dtype=x.primal.dtype)
     count = F.reduce_sum(mask, axis=axis, keep_dims=keep_dims)
     return x.map(lambda c: F.reduce_sum(c * mask, axis=axis, keep_dims=keep_dims) / count,
@@ -200,8 +204,10 @@ TAYLOR_RULES: dict[str, Callable] = {
     "Select": lambda out, condition, x, y: _select(condition.primal, x, y, out),
     "MatMul": bilinear("MatMul"),
     "BatchMatMul": bilinear("BatchMatMul"),
-    "ReduceMax": _reduce_extremum,
-    "ReduceMin": _reduce_extremum,
+    "ReduceMax": _reduce_extremum("ReduceMax"),
+    "ReduceMin": _reduce_extremum("ReduceMin"),
+    # Print's node prints and passes its first tensor on
+    "PrintTensors": lambda out, first, *rest, **attrs: first.map(lambda c: c, primal=out),
     "LogSumExp": _logsumexp,
     "Softmax": _softmax,
     "LogSoftmax": _log_softmax,

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core.cache import FunctionCaches
-from .core.coefficients import Directions
+from .core.coefficients import Directions, unit
 from .core.dispatch import apply
 from .core.errors import HogradError
 from .core.executor import compile_graph
@@ -98,7 +98,7 @@ def derivative(fn: Callable, primals: Any, order: int) -> tuple[Any, Any]:
 
     def seeds(inputs):
         # the higher input coefficients are symbolic zeros: no node is made for them
-        return [Series.of_coefficients(p, [apply("OnesLike", (p,))]) for p in inputs]
+        return [Series.of_coefficients(p, [unit(apply("OnesLike", (p,)))]) for p in inputs]
 
     def read(out_series):
         return [_nth_derivative(s, order) for s in out_series]
@@ -200,7 +200,7 @@ def taylor_graph(fn: Callable, primals: Any, order: int):
     with Trace(symbolic=True) as builder:
         inner = [builder.new_input(t.aval, None, t._device) for t in primal_list]
         forward, _ = _forward(fn, primal_list)
-        seeds = [Series.of_coefficients(p, [apply("OnesLike", (p,))]) for p in inner]
+        seeds = [Series.of_coefficients(p, [unit(apply("OnesLike", (p,)))]) for p in inner]
         outputs = propagate(forward.graph,
                             seeds + [Series.of_constant(t) for t in forward.captured])
         closed = builder.finish([s.primal for s in outputs] +

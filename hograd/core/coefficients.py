@@ -16,6 +16,7 @@ coefficients, so every rule works unchanged in collapsed mode.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Optional
 
 from .dispatch import apply
@@ -64,18 +65,34 @@ def total(terms) -> Coefficient:
 
 
 def negate(a: Coefficient) -> Coefficient:
-    return None if a is None else _each(lambda x: apply("Neg", (x,)), a)
+    return scale(a, -1.0)
+
+
+# tensor made by ``scale`` (by id, checked through a weak reference) -> (its base, the factor):
+# a scale of a scale becomes one product, so recurrences (ODEs, squares, the 1/k of each
+# coefficient) do not stack constant factors node upon node
+_scaled: dict[int, tuple[Any, Any, float]] = {}
 
 
 def scale(a: Coefficient, factor: float) -> Coefficient:
     """``factor · a``; a factor of 1 makes no node, of 0 a symbolic zero."""
     if a is None or factor == 0:
         return None
+    return _each(lambda x: _scale_tensor(x, float(factor)), a)
+
+
+def _scale_tensor(tensor, factor: float):
+    origin = _scaled.get(id(tensor))
+    if origin is not None and origin[0]() is tensor and origin[1]() is not None:
+        tensor, factor = origin[1](), factor * origin[2]
     if factor == 1:
-        return a
-    if factor == -1:
-        return negate(a)
-    return _each(lambda x: apply("Mul", (x, float(factor))), a)
+        return tensor
+    result = (apply("Neg", (tensor,)) if factor == -1
+              else apply("Mul", (tensor, factor)))
+    if len(_scaled) > 100_000:  # entries of collected tensors are dead weight; start afresh
+        _scaled.clear()
+    _scaled[id(result)] = (weakref.ref(result), weakref.ref(tensor), factor)
+    return result
 
 
 def multiply(a: Coefficient, b: Coefficient,
@@ -86,6 +103,11 @@ def multiply(a: Coefficient, b: Coefficient,
     directions, which is the collapse of collapsed Taylor mode."""
     if a is None or b is None:
         return None
+    if product is None:  # an elementwise product with a unit (the path x₀ + t) is the other
+        if _is_unit(a):
+            return b
+        if _is_unit(b):
+            return a
     product = product or (lambda x, y: apply("Mul", (x, y)))
     if isinstance(a, Directions) and isinstance(b, Directions):
         return total(product(x, y) for x, y in zip(a.tensors, b.tensors))
@@ -94,6 +116,22 @@ def multiply(a: Coefficient, b: Coefficient,
     if isinstance(b, Directions):
         return Directions(product(a, y) for y in b.tensors)
     return product(a, b)
+
+
+_units: dict[int, Any] = {}
+
+
+def unit(tensor):
+    """Mark ``tensor`` (a tensor of ones seeding a path) so that products with it make no node."""
+    if len(_units) > 10_000:
+        _units.clear()
+    _units[id(tensor)] = weakref.ref(tensor)
+    return tensor
+
+
+def _is_unit(a) -> bool:
+    reference = _units.get(id(a)) if not isinstance(a, Directions) else None
+    return reference is not None and reference() is a
 
 
 def divide(a: Coefficient, b) -> Coefficient:

@@ -195,5 +195,5 @@ def ode(x: Series, primal, derivative: Callable[[Series, Series], Series]) -> Se
 
 def _unit_path(point) -> Series:
     """The series ``point + t`` (a Fill of ones, which the passes multiply away)."""
-    ones = apply("Fill", (), {"shape": point.shape, "dtype": point.dtype, "value": 1.0})
+    ones = co.unit(apply("Fill", (), {"shape": point.shape, "dtype": point.dtype, "value": 1.0}))
     return Series.of_coefficients(point, [ones])

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from ..core.registry import Registry
 from .checker import STATUSES, CellResult, check_cell, node_counts
+from .taylor_check import TAYLOR_ORDER, TaylorResult, check_taylor
 
 
 class DeviceColumn(BaseModel):
@@ -37,6 +38,8 @@ class OpRow(BaseModel):
     # after passes, with cotangents as inputs too (as the checks differentiate it)
     graph_nodes: list[int] = []
     cells: dict[str, CellResult]
+    # its Taylor rule (jet) checked on the CPU against finite differences, to TAYLOR_ORDER
+    taylor: Optional[TaylorResult] = None
 
 
 class CapabilityReport(BaseModel):
@@ -82,10 +85,11 @@ def build_report(registry: Registry, *, devices: Optional[list[str]] = None,
             cells[device] = check_cell(registry, op, device, max_order, seed)
             done += 1
         nodes = node_counts(op, spec, max_order, seed) if "cpu" in registry.devices else []
+        taylor = check_taylor(op, spec, TAYLOR_ORDER, seed) if "cpu" in registry.devices else None
         rows.append(OpRow(op=name, provider=registry.op_provider[name],
                           kind="composite" if op.composite else "primitive", doc=op.doc,
                           claimed_order=spec.max_order if spec and spec.derivative == "checked"
-                          else None, graph_nodes=nodes, cells=cells))
+                          else None, graph_nodes=nodes, cells=cells, taylor=taylor))
     if progress:
         progress(total, total, "done")
     return CapabilityReport(hograd_version=__version__, max_order=max_order, seed=seed,
@@ -103,6 +107,13 @@ def cell_text(cell: CellResult) -> str:
     text = SHORT[cell.status].format(order=cell.verified_order, next=cell.verified_order + 1,
                                      detail=cell.detail)
     return text if cell.claim_ok else text + " (claim broken)"
+
+
+def taylor_text(result: Optional[TaylorResult]) -> str:
+    if result is None:
+        return "—"
+    return {"verified": f"✓ {result.verified_order}", "wrong": f"✗ wrong at {result.verified_order + 1}",
+            "no rule": "no rule", "constant": "const", "error": "✗ error"}.get(result.status, "—")
 
 
 def to_markdown(report: CapabilityReport) -> str:
@@ -126,18 +137,25 @@ def to_markdown(report: CapabilityReport) -> str:
         "documented zero derivative, checked · xfail — documented expected failure · "
         "? — finite differences could not decide.",
         "Nodes: size of the k-th derivative graph (k = 1…) of the first sample after passes.",
+        f"Taylor: the op's Taylor rule (ops.jet, ops.derivative, hograd.laplacian), its jet's "
+        f"orders 1…{TAYLOR_ORDER} along a random path each checked on the CPU against a central "
+        "difference of the order below · no rule — a jet through it raises NoTaylorRuleError · "
+        "const — a non-float output, nothing to propagate.",
         "",
-        "| op | provider | " + " | ".join(devices) + " | nodes |",
-        "|---|---|" + "---|" * len(devices) + "---|",
+        "| op | provider | " + " | ".join(devices) + " | nodes | taylor |",
+        "|---|---|" + "---|" * len(devices) + "---|---|",
     ]
     for row in report.ops:
         kind = " (composite)" if row.kind == "composite" else ""
         cells = " | ".join(cell_text(row.cells[d]) for d in devices)
         nodes = ", ".join(map(str, row.graph_nodes)) or "—"
-        lines.append(f"| {row.op}{kind} | {row.provider} | {cells} | {nodes} |")
+        lines.append(f"| {row.op}{kind} | {row.provider} | {cells} | {nodes} | "
+                     f"{taylor_text(row.taylor)} |")
     notes = [f"- **{row.op}** on {device}: {cell.status} — {cell.detail}"
              for row in report.ops for device, cell in row.cells.items()
              if cell.detail and cell.status not in ("device absent",)]
+    notes += [f"- **{row.op}** Taylor rule: {row.taylor.status} — {row.taylor.detail}"
+              for row in report.ops if row.taylor and row.taylor.status in ("wrong", "error")]
     if notes:
         lines += ["", "## Notes", "", *notes]
     summary = {status: sum(row.cells[d].status == status for row in report.ops for d in devices)
@@ -169,9 +187,12 @@ def to_html(report: CapabilityReport) -> str:
             cells.append(f"<td class='c' title=\"{tip}\" bgcolor='{COLOURS[cell.status]}'"
                          f"{border}>{html.escape(label)}</td>")
         nodes = ", ".join(map(str, row.graph_nodes)) or "—"
+        taylor_tip = html.escape(f"{row.taylor.status}: {row.taylor.detail}" if row.taylor
+                                 else "not checked", quote=True)
         body.append(f"<tr><th title=\"{html.escape(row.doc, quote=True)}\">{row.op}"
                     f"{' <small>(composite)</small>' if row.kind == 'composite' else ''}</th>"
-                    f"<td>{html.escape(row.provider)}</td>{''.join(cells)}<td>{nodes}</td></tr>")
+                    f"<td>{html.escape(row.provider)}</td>{''.join(cells)}<td>{nodes}</td>"
+                    f"<td class='c' title=\"{taylor_tip}\">{taylor_text(row.taylor)}</td></tr>")
     summary = " · ".join(
         f"<b>{d.name}</b>: " + (", ".join(
             f"{sum(row.cells[d.name].status == status for row in report.ops)} {status}"
@@ -195,7 +216,7 @@ th {{ text-align: left; background: #fafafa; }} td.c {{ text-align: center; curs
 cell for its details; a red outline marks a claim that does not hold.</p>
 <p>{summary}</p>
 <p>{legend}</p>
-<table><tr><th>op</th><th>provider</th>{head}<th>nodes (k = 1…)</th></tr>
+<table><tr><th>op</th><th>provider</th>{head}<th>nodes (k = 1…)</th><th>taylor</th></tr>
 {chr(10).join(body)}
 </table></body></html>
 """

@@ -40,6 +40,9 @@ class OpDef(BaseModel):
     backward: tuple[Optional[BackwardRule | NotDifferentiable], ...] = ()
     # instead of per-input rules: one rule returning a cotangent per input (user bprops)
     backward_all: Optional[Callable[..., Any]] = None
+    # Taylor mode: taylor(out, *input_series, **attrs) -> the output's series (core/series.py),
+    # written with series arithmetic and hograd ops; None: a jet cannot pass (clear error)
+    taylor: Optional[Callable[..., Any]] = None
     # takes any number of inputs (calls of subgraphs, Concat)
     variadic: bool = False
     # an op defined by other ops: composite(*inputs, **attrs) applies them and returns the

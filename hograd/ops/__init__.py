@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..core.grad import GradOperation
 from ..core.registry import registry
+from ..taylor_api import derivative, jet
 from .call import Primitive, exposed_names, functional_table, is_exposed, primitive_class
 # ``hograd.ops.functional`` is the module of lower-case functions, as in MindSpore; the
 # function that builds one lives in ``call``
@@ -43,4 +44,4 @@ def __dir__() -> list[str]:
 
 from . import composite, functional, operations  # noqa: E402  (MindSpore's module layout)
 
-__all__ = ["GradOperation", "Primitive", "composite", "functional", "operations"]
+__all__ = ["GradOperation", "Primitive", "jet", "derivative", "composite", "functional", "operations"]

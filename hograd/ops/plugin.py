@@ -13,9 +13,10 @@ from .reshaping import OPS as RESHAPING
 from .selection import OPS as SELECTION
 from .specs import SPECS
 from .structural import OPS as STRUCTURAL
+from .taylor_rules import with_taylor_rules
 
-BUILTIN_OPS = (ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG + REDUCTION + RESHAPING + CREATION
-               + SELECTION + STRUCTURAL + DEBUG)
+BUILTIN_OPS = with_taylor_rules(ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG + REDUCTION
+                                + RESHAPING + CREATION + SELECTION + STRUCTURAL + DEBUG)
 
 
 @hookimpl

@@ -40,12 +40,18 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian"
 _CACHES: dict[str, FunctionCaches] = defaultdict(FunctionCaches)
 
 
-def _run(kind: str, fn: Callable, weights: tuple, body: Callable, args: tuple) -> Any:
-    """``body(*args)``: inlined in a trace, traced anew in PyNative, compiled in graph mode."""
+def _run(kind: str, fn: Callable, weights: tuple, options: tuple, body: Callable,
+         args: tuple) -> Any:
+    """``body(*args)``: inlined in a trace, traced anew in PyNative, compiled in graph mode.
+
+    Compiled variants are cached per ``fn`` and ``weights``, and keyed by the transform's
+    ``options`` (hashable) beside the input signature: ``jacfwd(f, 0)`` and ``jacfwd(f, 1)``
+    share ``f`` but not a graph."""
     from ..context import GRAPH_MODE, current_mode
     if current_trace() is not None or current_mode() != GRAPH_MODE:
         return body(*args)
-    return call_compiled(_CACHES[kind].for_function(fn, weights), body, args, {})
+    return call_compiled(_CACHES[kind].for_function(fn, weights),
+                         lambda _options, *inputs: body(*inputs), (options, *args), {})
 
 
 # ---- tracing ------------------------------------------------------------------------------------
@@ -184,7 +190,8 @@ class _GradTransform:
         return f"the {self.what} of {_name(self.fn)}"
 
     def __call__(self, *args: Any) -> Any:
-        return _run(self.what, self.fn, self.weights, self._body, args)
+        options = (self.grad_position, self.has_aux, self.return_ids, self.single_weight)
+        return _run(self.what, self.fn, self.weights, options, self._body, args)
 
     def _body(self, *args: Any) -> Any:
         positions = _positions(self.grad_position, len(args), self.what, allow_none=True) \
@@ -287,8 +294,8 @@ def jvp(fn: Callable, inputs: Any, v: Any, has_aux: bool = False) -> tuple:
         if t.shape != x.shape:
             raise GradArgumentError(f"jvp: v[{index}] has shape {t.shape} but input {index} has "
                                     f"shape {x.shape}")
-    return _run("jvp", fn, (), lambda aux, xs, ts: _jvp_body(fn, aux, xs, ts),
-                (bool(has_aux), primals, tangents))
+    return _run("jvp", fn, (), (bool(has_aux),),
+                lambda xs, ts: _jvp_body(fn, bool(has_aux), xs, ts), (primals, tangents))
 
 
 def _jvp_body(fn: Callable, has_aux: bool, primals: tuple, tangents: tuple) -> tuple:
@@ -371,7 +378,8 @@ class _JacobianTransform:
         return f"the {self.what} of {_name(self.fn)}"
 
     def __call__(self, *args: Any) -> Any:
-        return _run(self.what, self.fn, (), self._body, args)
+        return _run(self.what, self.fn, (), (self.grad_position, self.has_aux), self._body,
+                    args)
 
     def _body(self, *args: Any) -> Any:
         positions = _positions(self.grad_position, len(args), self.what, allow_none=False)

@@ -114,8 +114,7 @@ def self_adjoint_jvp(rules: tuple) -> Callable:
 
     An elementwise op's Jacobian is diagonal, hence symmetric, so ``rule(tangent, out, *inputs)``
     is ``J·tangent`` as well as ``Jᵀ·cotangent``: no op of the family needs a forward rule of its
-    own. A broadcasting input's tangent is broadcast to the output first (the JVP of the
-    implicit broadcast) and given the output's dtype; the inputs' terms are summed. Softmax,
+    own. A tangent is given the output's dtype; the inputs' terms are summed. Softmax,
     whose Jacobian ``diag(s) − s sᵀ`` is symmetric too, uses it as well.
     """
 
@@ -124,8 +123,8 @@ def self_adjoint_jvp(rules: tuple) -> Callable:
         for rule, tangent in zip(rules, tangents):
             if tangent is None or rule is None or isinstance(rule, NotDifferentiable):
                 continue  # the transformer raises for a NotDifferentiable input it needs
-            if tangent.shape != out.shape:
-                tangent = apply("BroadcastTo", (tangent,), {"shape": out.shape})
+            # a broadcasting input's tangent stays small: the rule broadcasts it against the
+            # other inputs as the op did, and the transformer broadcasts what is still smaller
             if tangent.dtype is not out.dtype:
                 tangent = apply("Cast", (tangent,), {"dtype": out.dtype})
             term = rule(tangent, out, *inputs, **attrs)

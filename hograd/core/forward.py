@@ -16,16 +16,12 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .dispatch import apply, where
-from .errors import NotDifferentiableError, TracingError
+from .errors import ForwardRuleMissing, NotDifferentiableError
 from .ir import AbstractValue, Var
 from .opdef import NotDifferentiable
 from .passes import simplify
 from .registry import registry
 from .trace import ClosedGraph, Trace
-
-
-class ForwardRuleMissing(TracingError):
-    """An op on the path of a forward-mode derivative has no forward (JVP) rule."""
 
 
 def jvp_graph(forward: ClosedGraph, wrt: Sequence[int], device) -> ClosedGraph:

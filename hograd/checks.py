@@ -135,4 +135,72 @@ def check_derivatives(fn: Callable, inputs: Sequence, max_order: int, *, seed: i
     return results
 
 
-__all__ = ["check_derivatives", "derivative_levels", "OrderCheck", "as_tuple"]
+# ---- forward mode -------------------------------------------------------------------------------
+# The same check for forward mode: with ``F₀ = f`` and ``F_k(inputs, t_k) = J_{F_{k−1}}·t_k`` (the
+# JVP w.r.t. *all* of ``F_{k−1}``'s inputs, earlier tangents included, so the forward rule of
+# every forward rule is exercised), ``⟨F_k(inputs, u), w⟩`` must equal the central difference of
+# ``⟨F_{k−1}, w⟩`` along ``u``, for random tangents ``u`` and weights ``w``.
+class _Jvp(Cell):
+    """J·t of ``inner`` (its first n_inputs args) along the tangents (the remaining args)."""
+
+    def __init__(self, inner: Cell, n_inputs: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.n_inputs = n_inputs
+
+    def construct(self, *args):
+        from .core.functional import jvp
+        return jvp(self.inner, tuple(args[:self.n_inputs]), tuple(args[self.n_inputs:]))[1]
+
+
+def _tangents(inputs: Sequence[Tensor], rng: np.random.Generator) -> list[Tensor]:
+    return [Tensor(rng.standard_normal(t.shape), dtype=t.dtype) if t.dtype.is_float
+            else Tensor(np.zeros(t.shape, t.dtype.numpy)) for t in inputs]
+
+
+def forward_levels(fn: Callable, inputs: Sequence[Tensor], max_order: int,
+                   rng: np.random.Generator):
+    """``F_0 … F_max_order`` as Cells, with the argument list of each (inputs, then tangents)."""
+    levels: list[Cell] = [_Function(fn)]
+    arguments: list[list[Tensor]] = [list(inputs)]
+    for _ in range(max_order):
+        levels.append(_Jvp(levels[-1], len(arguments[-1])))
+        arguments.append(arguments[-1] + _tangents(arguments[-1], rng))
+    return levels, arguments
+
+
+def check_forward_derivatives(fn: Callable, inputs: Sequence, max_order: int, *, seed: int = 0,
+                              eps: float = 1e-6, rtol: float = 1e-6, atol: float = 1e-8
+                              ) -> list[OrderCheck]:
+    """Check forward-mode orders 1..max_order of ``fn`` at ``inputs``, as ``check_derivatives``
+    checks reverse mode (same tolerances)."""
+    rng = np.random.default_rng(seed)
+    tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x)) for x in inputs]
+    levels, arguments = forward_levels(fn, tensors, max_order, rng)
+    results = []
+    for order in range(1, max_order + 1):
+        point = arguments[order - 1]
+        direction = [t.asnumpy() if t.dtype.is_float else None
+                     for t in arguments[order][len(point):]]
+        tangent_out = as_tuple(levels[order](*arguments[order]))
+        weights = _cotangents(tangent_out, rng)
+        ad = _dot(tangent_out, weights)
+
+        def contracted(step: float, level=levels[order - 1], point=point, direction=direction,
+                       weights=weights) -> float:
+            moved = [Tensor(t.asnumpy() + step * u, dtype=t.dtype) if u is not None else t
+                     for t, u in zip(point, direction)]
+            return _dot(as_tuple(level(*moved)), weights)
+
+        plus, minus = contracted(eps), contracted(-eps)
+        quotient = (plus - minus) / (2 * eps)
+        tolerance = rtol * max(abs(ad), abs(quotient)) + atol * (1.0 + max(abs(plus), abs(minus)))
+        check = OrderCheck(order, ad, quotient, abs(ad - quotient), tolerance)
+        if not check.ok:
+            check.finite_difference_2eps = (contracted(2 * eps) - contracted(-2 * eps)) / (4 * eps)
+        results.append(check)
+    return results
+
+
+__all__ = ["check_derivatives", "derivative_levels", "check_forward_derivatives",
+           "forward_levels", "OrderCheck", "as_tuple"]

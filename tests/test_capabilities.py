@@ -157,3 +157,14 @@ def test_the_command_exits_1_and_names_a_broken_claim(scratch_registry, capsys):
     captured = capsys.readouterr()
     assert "| PlantedSin | test-suite | ✗ wrong at 2 (claim broken) |" in captured.out
     assert "claim broken: PlantedSin on cpu: wrong — sample 0, order 2" in captured.err
+
+
+def test_every_differentiable_op_is_verified_to_order_3_in_forward_mode_too(order3_report):
+    for row in order3_report.ops:
+        reverse, forward = row.cells["cpu"], row.forward_cells["cpu"]
+        # the same verdict in both modes: verified ops to the same order, Sign not
+        # differentiable, StopGradient zero by definition
+        assert (forward.status, forward.verified_order) == (reverse.status,
+                                                            reverse.verified_order), row.op
+    assert "| cpu | cpu fwd |" in to_markdown(order3_report)
+    assert "cpu fwd</th>" in to_html(order3_report)

@@ -20,7 +20,8 @@ from pydantic import BaseModel
 
 from .. import context
 from .. import dtype as dt
-from ..checks import as_tuple, check_derivatives
+from ..checks import (as_tuple, check_derivatives, check_forward_derivatives,
+                      derivative_levels, forward_levels)
 from ..core.errors import HogradError, NotDifferentiableError
 from ..core.grad import GradOperation
 from ..core.opdef import NotDifferentiable, OpDef
@@ -63,17 +64,21 @@ def kernel_devices(registry: Registry, op: OpDef) -> Optional[list[str]]:
     return sorted(d for (name, d) in registry.kernels if name == op.name)
 
 
+# the two modes a cell is checked in: reverse (GradOperation nested) and forward (jvp nested)
+MODES = ("reverse", "forward")
+
+
 def check_cell(registry: Registry, op: OpDef, device_name: str, max_order: int,
-               seed: int = 0) -> CellResult:
-    """Check ``op`` on ``device_name`` up to ``max_order``; never raises."""
+               seed: int = 0, mode: str = "reverse") -> CellResult:
+    """Check ``op`` on ``device_name`` up to ``max_order`` in ``mode``; never raises."""
     started = time.perf_counter()
-    result = _check(registry, op, device_name, max_order, seed)
+    result = _check(registry, op, device_name, max_order, seed, mode)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _check(registry: Registry, op: OpDef, device_name: str, max_order: int,
-           seed: int) -> CellResult:
+           seed: int, mode: str = "reverse") -> CellResult:
     device = registry.devices[device_name]
     if not device.present:
         return CellResult(status="device absent", detail=device.absent_reason or "")
@@ -87,12 +92,12 @@ def _check(registry: Registry, op: OpDef, device_name: str, max_order: int,
     with _quietly(), context.device_scope(device_name):
         try:
             if spec.derivative == "none":
-                return _check_not_differentiable(op, spec, seed)
+                return _check_not_differentiable(op, spec, seed, mode)
             if spec.derivative == "zero":
-                return _check_zero(op, spec, seed)
+                return _check_zero(op, spec, seed, mode)
             if dt.float64 not in device.dtypes:
-                return _check_against_cpu(op, spec, device_name, max_order, seed)
-            return _check_orders(op, spec, max_order, seed)
+                return _check_against_cpu(op, spec, device_name, max_order, seed, mode)
+            return _check_orders(op, spec, max_order, seed, mode)
         except Exception as err:  # a crashing check is a finding, not a reason to stop the matrix
             return CellResult(status="error", claim_ok=False,
                               detail=f"{type(err).__name__}: {err}")
@@ -109,12 +114,23 @@ def _caller(op: OpDef, sample: Sample):
     return call
 
 
-def _check_orders(op: OpDef, spec: OpSpec, max_order: int, seed: int) -> CellResult:
+def _derive_all(call, inputs: list, mode: str) -> tuple:
+    """The first derivative w.r.t. every input: gradients, or the JVP along ones."""
+    if mode == "forward":
+        from ..core.functional import jvp
+        ones = [Tensor(np.ones(t.shape, t.dtype.numpy)) for t in inputs]
+        return as_tuple(jvp(call, tuple(inputs), tuple(ones))[1])
+    return as_tuple(GradOperation(get_all=True)(call)(*inputs))
+
+
+def _check_orders(op: OpDef, spec: OpSpec, max_order: int, seed: int,
+                  mode: str = "reverse") -> CellResult:
+    check_derivatives_in = check_forward_derivatives if mode == "forward" else check_derivatives
     rng = np.random.default_rng(seed)
     orders: list[OrderResult] = []
     first_failure: Optional[tuple[int, str, bool]] = None  # (order, detail, inconclusive)
     for index, sample in enumerate(spec.samples):
-        checks = check_derivatives(_caller(op, sample), _inputs(op, sample, rng), max_order,
+        checks = check_derivatives_in(_caller(op, sample), _inputs(op, sample, rng), max_order,
                                    seed=seed + index, eps=spec.eps, rtol=spec.rtol,
                                    atol=spec.atol)
         for check in checks:
@@ -149,17 +165,16 @@ FLOAT32_RTOL, FLOAT32_ATOL = 2e-3, 2e-4
 
 
 def _check_against_cpu(op: OpDef, spec: OpSpec, device_name: str, max_order: int,
-                       seed: int) -> CellResult:
+                       seed: int, mode: str = "reverse") -> CellResult:
     """For a device without float64: its derivatives in float32 against the CPU's in float64
     (which the CPU column verifies against finite differences)."""
-    from ..checks import derivative_levels
+    levels_in = forward_levels if mode == "forward" else derivative_levels
     rng = np.random.default_rng(seed)
     worst_order, figures = None, ""
     for index, sample in enumerate(spec.samples):
         with context.device_scope("cpu"):
             reference = [Tensor(a) for a in _inputs(op, sample, rng)]
-            levels, arguments = derivative_levels(_caller(op, sample), reference, max_order,
-                                                  rng)
+            levels, arguments = levels_in(_caller(op, sample), reference, max_order, rng)
             expected = [as_tuple(levels[k](*arguments[k])) for k in range(max_order + 1)]
         for order in range(max_order + 1):
             moved = [Tensor(t.asnumpy().astype(np.float32)) if t.dtype is dt.float64 else
@@ -181,7 +196,8 @@ def _check_against_cpu(op: OpDef, spec: OpSpec, device_name: str, max_order: int
                       detail=figures)
 
 
-def _check_not_differentiable(op: OpDef, spec: OpSpec, seed: int) -> CellResult:
+def _check_not_differentiable(op: OpDef, spec: OpSpec, seed: int,
+                              mode: str = "reverse") -> CellResult:
     rng = np.random.default_rng(seed)
     sample = spec.samples[0]
     inputs = [Tensor(a) for a in _inputs(op, sample, rng)]
@@ -191,7 +207,7 @@ def _check_not_differentiable(op: OpDef, spec: OpSpec, seed: int) -> CellResult:
         return CellResult(status="not differentiable", detail=spec.reason or "")
     declared = [r.reason for r in op.backward if isinstance(r, NotDifferentiable)]
     try:
-        GradOperation(get_all=True)(call)(*inputs)
+        _derive_all(call, inputs, mode)
     except NotDifferentiableError:
         return CellResult(status="not differentiable", detail=spec.reason or (declared[0] if declared else ""))
     return CellResult(status="wrong", claim_ok=False,
@@ -199,11 +215,11 @@ def _check_not_differentiable(op: OpDef, spec: OpSpec, seed: int) -> CellResult:
                              "raise NotDifferentiableError")
 
 
-def _check_zero(op: OpDef, spec: OpSpec, seed: int) -> CellResult:
+def _check_zero(op: OpDef, spec: OpSpec, seed: int, mode: str = "reverse") -> CellResult:
     rng = np.random.default_rng(seed)
     for sample in spec.samples:
         inputs = [Tensor(a) for a in _inputs(op, sample, rng)]
-        grads = as_tuple(GradOperation(get_all=True)(_caller(op, sample))(*inputs))
+        grads = _derive_all(_caller(op, sample), inputs, mode)
         if any(np.any(g.asnumpy() != 0) for g in grads):
             return CellResult(status="wrong", claim_ok=False,
                               detail="documented zero derivative is not zero")

@@ -40,6 +40,8 @@ class OpRow(BaseModel):
     cells: dict[str, CellResult]
     # its Taylor rule (jet) checked on the CPU against finite differences, to TAYLOR_ORDER
     taylor: Optional[TaylorResult] = None
+    # the same checks in forward mode (nested jvp), per device
+    forward_cells: dict[str, CellResult] = {}
 
 
 class CapabilityReport(BaseModel):
@@ -53,11 +55,14 @@ class CapabilityReport(BaseModel):
 
     @property
     def claims_hold(self) -> bool:
-        return all(cell.claim_ok for row in self.ops for cell in row.cells.values())
+        return all(cell.claim_ok for row in self.ops
+                   for cell in (*row.cells.values(), *row.forward_cells.values()))
 
     def broken_claims(self) -> list[str]:
-        return [f"{row.op} on {device}: {cell.status} — {cell.detail}"
-                for row in self.ops for device, cell in row.cells.items() if not cell.claim_ok]
+        return [f"{row.op} on {device}{mode}: {cell.status} — {cell.detail}"
+                for row in self.ops
+                for mode, cells in (("", row.cells), (" (forward mode)", row.forward_cells))
+                for device, cell in cells.items() if not cell.claim_ok]
 
 
 def build_report(registry: Registry, *, devices: Optional[list[str]] = None,
@@ -74,22 +79,25 @@ def build_report(registry: Registry, *, devices: Optional[list[str]] = None,
                             present=registry.devices[d].present,
                             absent_reason=registry.devices[d].absent_reason,
                             provider=registry.device_provider[d]) for d in device_names]
-    rows, total, done = [], len(op_names) * len(device_names), 0
+    rows, total, done = [], 2 * len(op_names) * len(device_names), 0
     for name in op_names:
         op = registry.ops[name]
         spec = registry.specs.get(name)
-        cells = {}
+        cells, forward_cells = {}, {}
         for device in device_names:
             if progress:
                 progress(done, total, f"{name} on {device}")
             cells[device] = check_cell(registry, op, device, max_order, seed)
-            done += 1
+            forward_cells[device] = check_cell(registry, op, device, max_order, seed,
+                                               mode="forward")
+            done += 2
         nodes = node_counts(op, spec, max_order, seed) if "cpu" in registry.devices else []
         taylor = check_taylor(op, spec, TAYLOR_ORDER, seed) if "cpu" in registry.devices else None
         rows.append(OpRow(op=name, provider=registry.op_provider[name],
                           kind="composite" if op.composite else "primitive", doc=op.doc,
                           claimed_order=spec.max_order if spec and spec.derivative == "checked"
-                          else None, graph_nodes=nodes, cells=cells, taylor=taylor))
+                          else None, graph_nodes=nodes, cells=cells, taylor=taylor,
+                          forward_cells=forward_cells))
     if progress:
         progress(total, total, "done")
     return CapabilityReport(hograd_version=__version__, max_order=max_order, seed=seed,
@@ -137,22 +145,30 @@ def to_markdown(report: CapabilityReport) -> str:
         "documented zero derivative, checked · xfail — documented expected failure · "
         "? — finite differences could not decide.",
         "Nodes: size of the k-th derivative graph (k = 1…) of the first sample after passes.",
+        "Columns *device* are reverse mode (GradOperation nested k times); *device* fwd are "
+        "forward mode (jvp nested k times, each w.r.t. every input and earlier tangent), "
+        "checked the same way.",
         f"Taylor: the op's Taylor rule (ops.jet, ops.derivative, hograd.laplacian), its jet's "
         f"orders 1…{TAYLOR_ORDER} along a random path each checked on the CPU against a central "
         "difference of the order below · no rule — a jet through it raises NoTaylorRuleError · "
         "const — a non-float output, nothing to propagate.",
         "",
-        "| op | provider | " + " | ".join(devices) + " | nodes | taylor |",
-        "|---|---|" + "---|" * len(devices) + "---|---|",
+        "| op | provider | " + " | ".join(f"{d} | {d} fwd" for d in devices)
+        + " | nodes | taylor |",
+        "|---|---|" + "---|---|" * len(devices) + "---|---|",
     ]
     for row in report.ops:
         kind = " (composite)" if row.kind == "composite" else ""
-        cells = " | ".join(cell_text(row.cells[d]) for d in devices)
+        cells = " | ".join(f"{cell_text(row.cells[d])} | "
+                           f"{cell_text(row.forward_cells[d]) if d in row.forward_cells else '—'}"
+                           for d in devices)
         nodes = ", ".join(map(str, row.graph_nodes)) or "—"
         lines.append(f"| {row.op}{kind} | {row.provider} | {cells} | {nodes} | "
                      f"{taylor_text(row.taylor)} |")
-    notes = [f"- **{row.op}** on {device}: {cell.status} — {cell.detail}"
-             for row in report.ops for device, cell in row.cells.items()
+    notes = [f"- **{row.op}** on {device}{mode}: {cell.status} — {cell.detail}"
+             for row in report.ops
+             for mode, cells in (("", row.cells), (" (forward mode)", row.forward_cells))
+             for device, cell in cells.items()
              if cell.detail and cell.status not in ("device absent",)]
     notes += [f"- **{row.op}** Taylor rule: {row.taylor.status} — {row.taylor.detail}"
               for row in report.ops if row.taylor and row.taylor.status in ("wrong", "error")]
@@ -160,8 +176,15 @@ def to_markdown(report: CapabilityReport) -> str:
         lines += ["", "## Notes", "", *notes]
     summary = {status: sum(row.cells[d].status == status for row in report.ops for d in devices)
                for status in STATUSES}
+    forward = {status: sum(row.forward_cells[d].status == status for row in report.ops
+                           for d in devices if d in row.forward_cells) for status in STATUSES}
     lines += ["", "## Summary", "",
-              ", ".join(f"{status}: {count}" for status, count in summary.items() if count), ""]
+              "Reverse mode: " + ", ".join(f"{status}: {count}"
+                                           for status, count in summary.items() if count) + ".",
+              "",
+              "Forward mode: " + ", ".join(f"{status}: {count}"
+                                           for status, count in forward.items() if count) + ".",
+              ""]
     return "\n".join(lines)
 
 
@@ -174,12 +197,12 @@ COLOURS = {"verified": "#b7e4c7", "wrong": "#f4a3a3", "not differentiable": "#dd
 def to_html(report: CapabilityReport) -> str:
     devices = [d.name for d in report.devices]
     head = "".join(f"<th title='{html.escape(d.absent_reason or 'present')}'>{d.name}</th>"
-                   for d in report.devices)
+                   f"<th title='forward mode (jvp)'>{d.name} fwd</th>" for d in report.devices)
     body = []
     for row in report.ops:
         cells = []
-        for device in devices:
-            cell = row.cells[device]
+        for device, cell in ((d, c) for d in devices
+                             for c in (row.cells[d], row.forward_cells.get(d)) if c is not None):
             tip = html.escape(f"{cell.status}: {cell.detail}" if cell.detail else cell.status,
                               quote=True)
             border = "" if cell.claim_ok else " style='outline:3px solid #c00'"

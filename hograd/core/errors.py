@@ -46,6 +46,10 @@ class TracingError(HogradError, RuntimeError):
     """User code did something that cannot be traced into a graph."""
 
 
+class ForwardRuleMissing(TracingError):
+    """An op on the path of a forward-mode derivative has no forward (JVP) rule."""
+
+
 class ConcreteReadError(TracingError):
     """A tensor a derivative flows through was read as a Python number or numpy array."""
 

@@ -123,6 +123,8 @@ class GradFunction:
                     f"shaped like its output (ones for a plain gradient)")
             args, sens = args[:-1], args[-1]
         leaves, structure = flatten(args)
+        if self.op.get_all and not self.op.get_by_list and not leaves:
+            return ()  # MindSpore: nothing to differentiate gives an empty tuple, not an error
         if current_trace() is not None:
             derived = self._derive(leaves, structure)
             sens_leaves = self._sens_leaves(sens, derived)
@@ -160,7 +162,7 @@ class GradFunction:
         device = leaves[0]._device if leaves else current_device()
         arguments = _differentiable_arguments(structure)
         if self.op.get_all or not self.op.get_by_list:
-            if not arguments:
+            if not arguments and not self.op.get_all:
                 given = ", ".join(type(a).__name__ for a in unflatten(structure, leaves)) or \
                     "no arguments"
                 raise GradArgumentError(

@@ -15,6 +15,9 @@ from .errors import OpInputError
 # rule(cotangent, out, *inputs, **attrs) -> cotangent of one input, written with hograd ops
 # (so that it can be differentiated again), or None for a symbolic zero.
 BackwardRule = Callable[..., Any]
+# forward(tangents, out, *inputs, **attrs) -> the output's tangent, written with hograd ops;
+# ``tangents`` holds one entry per input, None where the input's tangent is a symbolic zero
+ForwardRule = Callable[..., Any]
 
 
 class NotDifferentiable(BaseModel):
@@ -43,6 +46,9 @@ class OpDef(BaseModel):
     # Taylor mode: taylor(out, *input_series, **attrs) -> the output's series (core/series.py),
     # written with series arithmetic and hograd ops; None: a jet cannot pass (clear error)
     taylor: Optional[Callable[..., Any]] = None
+    # forward mode (JVP); most ops get it from a family helper (ops/families.py), and an op
+    # without one cannot be differentiated in forward mode (a clear error says so)
+    forward: Optional[ForwardRule] = None
     # takes any number of inputs (calls of subgraphs, Concat)
     variadic: bool = False
     # an op defined by other ops: composite(*inputs, **attrs) applies them and returns the

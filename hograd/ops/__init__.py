@@ -7,6 +7,8 @@ exactly like the built-in ones. The op definitions themselves live in this packa
 """
 from __future__ import annotations
 
+from ..core.functional import (grad, hessian, hvp, jacfwd, jacrev, jvp, value_and_grad,
+                               vjp)
 from ..core.grad import GradOperation
 from ..core.registry import registry
 from ..taylor_api import derivative, jet
@@ -44,4 +46,5 @@ def __dir__() -> list[str]:
 
 from . import composite, functional, operations  # noqa: E402  (MindSpore's module layout)
 
-__all__ = ["GradOperation", "Primitive", "jet", "derivative", "composite", "functional", "operations"]
+__all__ = ["GradOperation", "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian",
+           "hvp", "jet", "derivative", "Primitive", "composite", "functional", "operations"]

@@ -5,7 +5,7 @@ from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from .call import F
-from .families import unary
+from .families import self_adjoint_jvp, unary
 
 
 class SoftmaxAttrs(StrictAttrs):
@@ -47,21 +47,32 @@ def _log_softmax_grad(g, out, x, *, axis):
     return g - F.exp(out) * F.reduce_sum(g, axis=(axis,), keep_dims=True)
 
 
+def _log_softmax_jvp(tangents, out, x, *, axis):
+    # J = I − 1·softmaxᵀ is not symmetric: the tangent minus its softmax-weighted mean
+    return tangents[0] - F.reduce_sum(tangents[0] * F.exp(out), axis=(axis,), keep_dims=True)
+
+
+def _elu_grad(g, out, x, *, alpha):
+    return F.select(x > 0.0, g, g * (out + alpha))
+
+
 OPS = [
     unary("Tanh", lambda g, out, x: g * (1.0 - out * out), doc="hyperbolic tangent"),
     unary("Sigmoid", lambda g, out, x: g * out * (1.0 - out), doc="1 / (1 + e⁻ˣ)"),
     unary("ReLU", lambda g, out, x: g * F.cast(x > 0.0, dtype=g.dtype), doc="max(x, 0)",
           promotion="common", functional="relu"),
     OpDef(name="Softmax", inputs=("x",), infer=_softmax_infer, attributes=SoftmaxAttrs,
-          backward=(_softmax_grad,), doc="exp(x) / sum(exp(x)) along axis"),
+          backward=(_softmax_grad,), forward=self_adjoint_jvp((_softmax_grad,)),
+          doc="exp(x) / sum(exp(x)) along axis"),
     OpDef(name="LogSoftmax", inputs=("x",), infer=_softmax_infer, attributes=SoftmaxAttrs,
-          backward=(_log_softmax_grad,), doc="x - log(sum(exp(x))) along axis"),
+          backward=(_log_softmax_grad,), forward=_log_softmax_jvp,
+          doc="x - log(sum(exp(x))) along axis"),
     unary("Softplus", lambda g, out, x: g * F.sigmoid(x), doc="log(1 + eˣ)"),
     unary("LogSigmoid", lambda g, out, x: g * F.sigmoid(-x), doc="log(sigmoid(x))"),
     unary("GeLU", _gelu_grad, doc="x·Φ(x) with the normal CDF Φ (exact, erf form)",
           functional="gelu"),
     OpDef(name="Elu", inputs=("x",), infer=_float_input,
           attributes=EluAttrs, domain=(0.3, 2.0),
-          backward=(lambda g, out, x, *, alpha: F.select(x > 0.0, g, g * (out + alpha)),),
+          backward=(_elu_grad,), forward=self_adjoint_jvp((_elu_grad,)),
           doc="x above 0, alpha·(eˣ - 1) below"),
 ]

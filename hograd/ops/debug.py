@@ -19,6 +19,7 @@ from ..core.dispatch import apply
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.trace import current_trace
+from .families import first_input_jvp
 
 
 class PrintTensorsAttrs(StrictAttrs):
@@ -74,6 +75,7 @@ OPS = [
               "first tensor: Print()('x:', x)"),
     OpDef(name="PrintTensors", inputs=("tensors",), variadic=True, attributes=PrintTensorsAttrs,
           infer=_print_tensors_infer, backward_all=_pass_first_through, effect=True,
+          forward=first_input_jvp,
           kernel_factory=_print_tensors_kernel, internal=True,
           doc="Print's node: prints its template with the tensors filled in; returns the first"),
 ]

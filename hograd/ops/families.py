@@ -5,6 +5,13 @@
 ``comparison``: binary, boolean result, no derivative needed (its output carries none).
 A rule is ``rule(cotangent, out, *inputs)``; it may return a broadcast shape or another float
 dtype, which the transformer sums and casts back.
+
+Forward-mode (JVP) rules come from helpers too, as JAX's ``deflinear``/``defbilinear`` do:
+``self_adjoint_jvp`` (the Jacobian is its own transpose: every elementwise op, whose Jacobian is
+diagonal, so the backward rule applied to the tangent *is* the forward rule), ``linear_jvp``
+(the op applied to the tangent), ``multilinear_jvp`` (products: one term per tangent) and
+``weighted_reduction_jvp`` (a reduction whose backward rule spreads g times a weight).
+A forward rule is ``forward(tangents, out, *inputs, **attrs)`` with ``None`` for a zero tangent.
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import dtype as dt
+from ..core.dispatch import apply
 from ..core.errors import OpDtypeError, OpInputError
 from ..core.indexing import normalize_axes  # noqa: F401  (re-exported for op modules)
 from ..core.ir import AbstractValue
@@ -57,7 +65,7 @@ def unary(name: str, rule: Optional[Callable | NotDifferentiable], *, doc: str,
     """An elementwise op of one input: ``out = f(x)``, ``rule(g, out, x) -> dx``."""
     return OpDef(name=name, inputs=("x",),
                  infer=same_as_input if promotion == "float" else numeric_input,
-                 backward=(rule,),
+                 backward=(rule,), forward=self_adjoint_jvp((rule,)),
                  promotion=promotion, domain=domain, doc=doc, functional=functional)
 
 
@@ -71,7 +79,7 @@ def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *,
         return AbstractValue(broadcast_shapes(x.shape, y.shape, names=("x", "y")), dtype)
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(rule_x, rule_y),
-                 promotion=promotion, domain=domain, doc=doc, aliases=aliases,
+                 forward=self_adjoint_jvp((rule_x, rule_y)), promotion=promotion, domain=domain, doc=doc, aliases=aliases,
                  functional=functional)
 
 
@@ -84,3 +92,80 @@ def comparison(name: str, *, doc: str) -> OpDef:
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(None, None),
                  promotion="common", doc=doc)
+
+
+# ---- forward-mode rules ------------------------------------------------------------------------
+def self_adjoint_jvp(rules: tuple) -> Callable:
+    """The JVP of an op whose Jacobian w.r.t. each input is symmetric, from its backward rules.
+
+    An elementwise op's Jacobian is diagonal, hence symmetric, so ``rule(tangent, out, *inputs)``
+    is ``J·tangent`` as well as ``Jᵀ·cotangent``: no op of the family needs a forward rule of its
+    own. A tangent is given the output's dtype; the inputs' terms are summed. Softmax,
+    whose Jacobian ``diag(s) − s sᵀ`` is symmetric too, uses it as well.
+    """
+
+    def forward(tangents, out, *inputs, **attrs):
+        total = None
+        for rule, tangent in zip(rules, tangents):
+            if tangent is None or rule is None or isinstance(rule, NotDifferentiable):
+                continue  # the transformer raises for a NotDifferentiable input it needs
+            # a broadcasting input's tangent stays small: the rule broadcasts it against the
+            # other inputs as the op did, and the transformer broadcasts what is still smaller
+            if tangent.dtype is not out.dtype:
+                tangent = apply("Cast", (tangent,), {"dtype": out.dtype})
+            term = rule(tangent, out, *inputs, **attrs)
+            if term is not None:
+                total = term if total is None else apply("Add", (total, term))
+        return total
+
+    return forward
+
+
+def linear_jvp(op: str) -> Callable:
+    """The JVP of an op linear in its float inputs (Reshape, ReduceSum, Concat, Gather's params):
+    the op itself applied to the tangents, zeros standing for missing ones; inputs that carry
+    no tangent by nature (integer indices, a boolean condition) are passed as they are."""
+
+    def forward(tangents, out, *inputs, **attrs):
+        arguments = [tangent if tangent is not None else
+                     apply("ZerosLike", (x,)) if x.dtype.is_float else x
+                     for tangent, x in zip(tangents, inputs)]
+        return apply(op, arguments, attrs, validated=True)
+
+    return forward
+
+
+def multilinear_jvp(op: str) -> Callable:
+    """The JVP of a product linear in each input separately (MatMul, BatchMatMul, Einsum): the
+    sum over inputs with a tangent of the op with that input replaced by its tangent."""
+
+    def forward(tangents, out, *inputs, **attrs):
+        total = None
+        for position, tangent in enumerate(tangents):
+            if tangent is None:
+                continue
+            arguments = list(inputs)
+            arguments[position] = tangent
+            term = apply(op, arguments, attrs, validated=True)
+            total = term if total is None else apply("Add", (total, term))
+        return total
+
+    return forward
+
+
+def weighted_reduction_jvp(rule: Callable) -> Callable:
+    """The JVP of a reduction whose backward rule is ``spread(g) · w(x, out)`` (LogSumExp, Max,
+    Min, Prod): the reduced sum of ``tangent · w``, with ``w`` read off the rule at g = 1."""
+
+    def forward(tangents, out, x, *, axis, keep_dims):
+        ones = apply("OnesLike", (out,))
+        weight = rule(ones, out, x, axis=axis, keep_dims=keep_dims)
+        return apply("ReduceSum", (apply("Mul", (tangents[0], weight)),),
+                     {"axis": axis, "keep_dims": keep_dims})
+
+    return forward
+
+
+def first_input_jvp(tangents, out, *inputs, **attrs):
+    """The JVP of an op that returns its first input unchanged (Print's node)."""
+    return tangents[0] if tangents else None

@@ -8,7 +8,7 @@ from ..core.errors import OpDtypeError, OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from .call import F
-from .families import broadcast_shapes, same_dtype
+from .families import broadcast_shapes, multilinear_jvp, same_dtype
 
 
 class MatMulAttrs(StrictAttrs):
@@ -135,13 +135,15 @@ def _einsum_grad(g, out, *operands, equation):
 
 OPS = [
     OpDef(name="MatMul", inputs=("a", "b"), infer=_matmul_infer, attributes=MatMulAttrs,
-          backward=_product_grads("matmul"), functional="matmul",
+          backward=_product_grads("matmul"), forward=multilinear_jvp("MatMul"),
+          functional="matmul",
           doc="matrix product op(a) @ op(b), op transposing when transpose_a/transpose_b"),
     OpDef(name="BatchMatMul", inputs=("a", "b"), infer=_batch_matmul_infer,
           attributes=MatMulAttrs, backward=_product_grads("batch_matmul"),
+          forward=multilinear_jvp("BatchMatMul"),
           functional="batch_matmul",
           doc="matrix products over the last two axes, batch axes broadcast"),
     OpDef(name="Einsum", inputs=("operands",), variadic=True, infer=_einsum_infer,
-          attributes=EinsumAttrs, backward_all=_einsum_grad,
+          attributes=EinsumAttrs, backward_all=_einsum_grad, forward=multilinear_jvp("Einsum"),
           doc="Einstein summation: Einsum('ij,jk->ik')((a, b)); no '...'"),
 ]

@@ -10,6 +10,7 @@ from ..core.indexing import Span, normalize_axes, whole
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from .call import F
+from .families import linear_jvp, weighted_reduction_jvp
 
 
 class ReduceAttrs(StrictAttrs):
@@ -60,9 +61,10 @@ OPS = [
     OpDef(name="ReduceSum", inputs=("x",), infer=_counting_infer, attributes=ReduceAttrs,
           call_attributes=("axis",),
           backward=(lambda g, out, x, *, axis, keep_dims: _spread(g, x, axis, keep_dims),),
-          doc="sum over axis"),
+          forward=linear_jvp("ReduceSum"), doc="sum over axis"),
     OpDef(name="ReduceMean", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
           call_attributes=("axis",), backward=(_mean_grad,), promotion="float",
+          forward=linear_jvp("ReduceMean"),
           doc="mean over axis (integers become float32)"),
 ]
 
@@ -159,16 +161,19 @@ def _norm(x, *, axis, keep_dims, p):
 OPS += [
     OpDef(name="LogSumExp", inputs=("x",), infer=_float_reduce_infer, attributes=ReduceAttrs,
           call_attributes=("axis",), backward=(_logsumexp_grad,), functional="logsumexp",
+          forward=weighted_reduction_jvp(_logsumexp_grad),
           doc="log(sum(exp(x))) over axis, computed without overflow"),
     OpDef(name="ReduceMax", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
-          call_attributes=("axis",), backward=(_extremum_grad,), doc="max over axis"),
+          call_attributes=("axis",), backward=(_extremum_grad,), doc="max over axis",
+          forward=weighted_reduction_jvp(_extremum_grad)),
     OpDef(name="ReduceMin", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
-          call_attributes=("axis",), backward=(_extremum_grad,), doc="min over axis"),
+          call_attributes=("axis",), backward=(_extremum_grad,), doc="min over axis",
+          forward=weighted_reduction_jvp(_extremum_grad)),
     OpDef(name="ReduceProd", inputs=("x",), attributes=ReduceAttrs, composite=_reduce_prod,
           call_attributes=("axis",), domain=(0.5, 1.5),
-          doc="product over axis (its derivative divides by x: undefined where x is 0)"),
+          doc="product over axis (a tree of pairwise products: exact derivatives at zeros)"),
     OpDef(name="CumSum", inputs=("x",), infer=_cumsum_infer, attributes=CumSumAttrs,
-          call_attributes=("axis",), functional="cumsum",
+          call_attributes=("axis",), functional="cumsum", forward=linear_jvp("CumSum"),
           # the adjoint of a running sum is the running sum in the other direction
           backward=(lambda g, out, x, *, axis, exclusive, reverse:
                     F.cumsum(g, axis=axis, exclusive=exclusive, reverse=not reverse),),

@@ -14,7 +14,7 @@ from ..core.indexing import Span, as_index_item, indexed_shape, named_axes, whol
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from .call import F
-from .families import broadcast_shapes
+from .families import broadcast_shapes, linear_jvp
 
 
 def _as_int_tuple(value: Any) -> Any:
@@ -131,23 +131,27 @@ def _getitem_adjoint_infer(g: AbstractValue, *, index: tuple, shape: tuple) -> A
 OPS = [
     OpDef(name="Reshape", inputs=("x",), infer=_reshape_infer, attributes=ShapeAttrs,
           call_attributes=("shape",), doc="the same elements in a new shape (one size may be -1)",
+          forward=linear_jvp("Reshape"),
           backward=(lambda g, out, x, *, shape: F.reshape(g, x.shape),)),
     OpDef(name="Transpose", inputs=("x",), infer=_transpose_infer, attributes=PermAttrs,
-          call_attributes=("perm",), backward=(_transpose_grad,), doc="permute axes"),
+          call_attributes=("perm",), backward=(_transpose_grad,), doc="permute axes",
+          forward=linear_jvp("Transpose")),
     OpDef(name="ExpandDims", inputs=("x",), infer=_expand_dims_infer, attributes=AxisAttrs,
           call_attributes=("axis",), doc="insert an axis of size 1",
+          forward=linear_jvp("ExpandDims"),
           backward=(lambda g, out, x, *, axis: F.reshape(g, x.shape),)),
     # the transformer sums a cotangent back over broadcast axes, so the rule passes g through
     OpDef(name="BroadcastTo", inputs=("x",), infer=_broadcast_to_infer, attributes=ShapeAttrs,
-          doc="broadcast to shape (-1 keeps a dimension)",
+          doc="broadcast to shape (-1 keeps a dimension)", forward=linear_jvp("BroadcastTo"),
           backward=(lambda g, out, x, *, shape: g,)),
     OpDef(name="GetItem", inputs=("x",), infer=_getitem_infer, attributes=IndexAttrs,
-          doc="basic indexing and slicing: x[index]",
+          doc="basic indexing and slicing: x[index]", forward=linear_jvp("GetItem"),
           backward=(lambda g, out, x, *, index: F.get_item_adjoint(g, index=index,
                                                                    shape=x.shape),)),
     OpDef(name="GetItemAdjoint", inputs=("g",), infer=_getitem_adjoint_infer, exposed=False,
           attributes=IndexAdjointAttrs,
           doc="zeros of shape with g placed at index: the adjoint of GetItem",
+          forward=linear_jvp("GetItemAdjoint"),
           backward=(lambda g, out, x, *, index, shape: F.get_item(g, index=index),)),
 ]
 
@@ -298,7 +302,7 @@ OPS += [
     OpDef(name="Pad", inputs=("x",), attributes=PadAttrs, composite=_pad,
           doc="pad with zeros: paddings holds (before, after) per axis"),
     OpDef(name="Concat", inputs=("xs",), variadic=True, infer=_concat_infer,
-          attributes=ConcatAttrs, backward_all=_concat_grad,
+          attributes=ConcatAttrs, backward_all=_concat_grad, forward=linear_jvp("Concat"),
           doc="join tensors along axis: Concat(axis)((x, y))"),
     OpDef(name="Stack", inputs=("xs",), variadic=True, attributes=ConcatAttrs, composite=_stack,
           doc="stack tensors along a new axis: Stack(axis)((x, y))"),
@@ -308,11 +312,13 @@ OPS += [
           attributes=GatherAttrs, call_attributes=("axis",),
           backward=(lambda g, out, params, indices, *, axis:
                     F.gather_adjoint(g, indices, axis=axis, shape=params.shape), None),
+          forward=linear_jvp("Gather"),
           doc="take slices of params along axis at integer indices: Gather()(params, idx, axis)"),
     OpDef(name="GatherAdjoint", inputs=("g", "indices"), infer=_gather_adjoint_infer,
           exposed=False,
           attributes=GatherAdjointAttrs,
           backward=(lambda g, out, x, indices, *, axis, shape: F.gather(g, indices, axis=axis),
                     None),
+          forward=linear_jvp("GatherAdjoint"),
           doc="zeros of shape with g added at the gathered positions: the adjoint of Gather"),
 ]

@@ -6,7 +6,7 @@ from ..core.errors import OpDtypeError
 from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
 from .call import F
-from .families import broadcast_shapes, comparison, same_dtype
+from .families import broadcast_shapes, comparison, linear_jvp, same_dtype
 
 
 class CastAttrs(StrictAttrs):
@@ -34,11 +34,12 @@ OPS = [
           backward=(None,
                     lambda g, out, c, x, y: F.select(c, g, F.zeros_like(g)),
                     lambda g, out, c, x, y: F.select(c, F.zeros_like(g), g)),
-          doc="x where condition holds, else y (broadcasting)"),
+          forward=linear_jvp("Select"), doc="x where condition holds, else y (broadcasting)"),
     OpDef(name="Cast", inputs=("x",), infer=lambda x, *, dtype: AbstractValue(x.shape, dtype),
           attributes=CastAttrs, call_attributes=("dtype",),
           # the transformer casts the cotangent back to the input's dtype
-          backward=(lambda g, out, x, *, dtype: g,), doc="convert to dtype: Cast()(x, dtype)"),
+          backward=(lambda g, out, x, *, dtype: g,), forward=linear_jvp("Cast"),
+          doc="convert to dtype: Cast()(x, dtype)"),
     OpDef(name="StopGradient", inputs=("x",), infer=lambda x: x, backward=(None,),
           doc="x, with a zero derivative"),
 ]

@@ -108,6 +108,29 @@ def _cell_bprop(cotangent, out, *inputs, graph, cell, n_args, out_structure):
     return grads + (None,) * (len(inputs) - n_args)
 
 
+def _cell_forward(tangents, out, *inputs, graph, cell, n_args, out_structure):
+    """Forward mode through a Cell with a ``bprop``: the derivative of its ``construct``.
+
+    A ``bprop`` gives ``Jᵀ·dout``, which cannot be turned into ``J·t`` without transposing it,
+    and a bprop need not even be linear in ``dout``; so forward mode differentiates the Cell's
+    traced ``construct`` graph (the node's ``graph``) instead — the true derivative of what it
+    computes. Reverse mode, and anything differentiated in reverse first, uses the bprop.
+    """
+    from ..core.forward import push_tangents, zeros
+    active = {var: tangent for var, tangent in zip(graph.inputs, tangents)
+              if tangent is not None and var.aval.dtype.is_float}
+    push_tangents(graph, inputs, active, inputs[0]._device if inputs else None)
+    pieces = [active.get(var) if active.get(var) is not None else zeros(var.aval)
+              for var in graph.outputs]
+    if out_structure == TENSOR:
+        return pieces[0]
+    dtype = _packed_aval(graph).dtype
+    flat = [apply("Reshape", (piece,), {"shape": (-1,)}) for piece in pieces]
+    flat = [apply("Cast", (piece,), {"dtype": dtype}) if piece.dtype is not dtype else piece
+            for piece in flat]
+    return apply("Concat", flat, {"axis": 0})
+
+
 def _checked_gradient(cell, index: int, grad, primal):
     """A bprop's gradient for input ``index``, as a Tensor of the input's shape (a 0-d value
     fills it); a clear error naming the bprop, the input and both shapes otherwise."""
@@ -137,6 +160,7 @@ def _input_name(cell, index: int) -> str:
 OPS = [
     OpDef(name="CellCall", inputs=("args",), variadic=True, attributes=CellCallAttrs,
           infer=_cell_call_infer,
-          backward_all=_cell_bprop, kernel_factory=_cell_call_kernel, internal=True,
+          backward_all=_cell_bprop, forward=_cell_forward, kernel_factory=_cell_call_kernel,
+          internal=True,
           doc="a Cell with a user bprop, as one node whose derivative is that bprop"),
 ]

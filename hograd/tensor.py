@@ -190,8 +190,13 @@ class Tensor:
     def __rtruediv__(self, other): return _apply("RealDiv", (other, self))
     def __pow__(self, other): return _apply("Pow", (self, other))
     def __rpow__(self, other): return _apply("Pow", (other, self))
-    def __matmul__(self, other): return _apply("MatMul", (self, other))
-    def __rmatmul__(self, other): return _apply("MatMul", (other, self))
+    def __matmul__(self, other): return _matmul(self, other)
+    def __rmatmul__(self, other): return _matmul(other, self)
+    def __floordiv__(self, other): return _apply("FloorDiv", (self, other))
+    def __rfloordiv__(self, other): return _apply("FloorDiv", (other, self))
+    def __mod__(self, other): return _apply("FloorMod", (self, other))
+    def __rmod__(self, other): return _apply("FloorMod", (other, self))
+    def __abs__(self): return _apply("Abs", (self,))
     def __neg__(self): return _apply("Neg", (self,))
     def __pos__(self): return self
     def __lt__(self, other): return _apply("Less", (self, other))
@@ -252,6 +257,44 @@ class Tensor:
     def T(self) -> "Tensor":
         return self.transpose()
 
+    def max(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """The largest element (along ``axis``)."""
+        return _apply("ReduceMax", (self,), {"axis": axis, "keep_dims": keepdims})
+
+    def min(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """The smallest element (along ``axis``)."""
+        return _apply("ReduceMin", (self,), {"axis": axis, "keep_dims": keepdims})
+
+    def argmax(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """The index of the largest element (along ``axis``; None: of the flattened tensor)."""
+        return _apply("Argmax", (self,), {"axis": axis, "keep_dims": keepdims})
+
+    def argmin(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """The index of the smallest element (along ``axis``; None: of the flattened tensor)."""
+        return _apply("Argmin", (self,), {"axis": axis, "keep_dims": keepdims})
+
+    def abs(self) -> "Tensor":
+        return _apply("Abs", (self,))
+
+    def tolist(self):
+        """The values as (nested) Python numbers, as ``numpy.ndarray.tolist``."""
+        return self.asnumpy().tolist()
+
+    # ---- pickling and copying: the host values, never the device or a trace ---------------------
+    def __reduce__(self):
+        return _rebuild_tensor, (self._picklable_value(), self.device)
+
+    def _picklable_value(self) -> np.ndarray:
+        if self._data is None or self._trace is not None:
+            raise TypeError("a tensor that stands for a graph variable (inside a trace) cannot "
+                            "be pickled or copied; pickle the values outside the traced "
+                            "function")
+        return np.array(self._device.to_host(self._data), copy=True)
+
+    def __deepcopy__(self, memo) -> "Tensor":
+        rebuild, args = self.__reduce__()
+        return rebuild(*args)
+
 
 class Parameter(Tensor):
     """A named, trainable tensor owned by a Cell: ``Parameter(Tensor(...), name='w')``.
@@ -281,6 +324,10 @@ class Parameter(Tensor):
     def data(self) -> "Parameter":
         return self
 
+    def __reduce__(self):
+        return _rebuild_parameter, (self._picklable_value(), self.device, self.name,
+                                    self.requires_grad)
+
     def __repr__(self) -> str:
         return f"Parameter(name={self.name!r}, shape={list(self.shape)}, dtype={self.dtype!r}, " \
                f"requires_grad={self.requires_grad})"
@@ -296,6 +343,51 @@ class ParameterTuple(tuple):
                 raise TypeError(f"ParameterTuple item {index} is a {type(param).__name__}, "
                                 f"not a Parameter")
         return super().__new__(cls, params)
+
+
+def _matmul(a, b) -> Tensor:
+    """``a @ b`` as numpy does it: matrices, batches of matrices (broadcast), and vectors."""
+    a_rank = a.ndim if isinstance(a, Tensor) else np.ndim(a)
+    b_rank = b.ndim if isinstance(b, Tensor) else np.ndim(b)
+    if a_rank == 2 and b_rank == 2:
+        return _apply("MatMul", (a, b))
+    if a_rank == 0 or b_rank == 0:
+        raise ValueError("matmul: an operand is a scalar (0-d); use * for scaling")
+    if not isinstance(a, Tensor):
+        a = Tensor(a)
+    if not isinstance(b, Tensor):
+        b = Tensor(b)
+    # a vector is a matrix of one row (on the left) or one column (on the right), and that
+    # axis is dropped from the result, as numpy does
+    left = a.reshape(1, -1) if a_rank == 1 else a
+    right = b.reshape(-1, 1) if b_rank == 1 else b
+    op = "MatMul" if left.ndim == 2 and right.ndim == 2 else "BatchMatMul"
+    out = _apply(op, (left, right))
+    if a_rank == 1:
+        out = out.reshape(out.shape[:-2] + out.shape[-1:])
+    if b_rank == 1:
+        out = out.reshape(out.shape[:-1])
+    return out
+
+
+def _rebuild_tensor(array: np.ndarray, device: str) -> Tensor:
+    """Unpickling: a Tensor of ``array`` on the device named ``device``, or on the current
+    device when that one is not here."""
+    from .core.errors import HogradError
+    from .core.registry import registry
+    tensor = Tensor(array)
+    if device != tensor.device:
+        try:
+            target = registry().device(device)
+        except HogradError:  # unknown or absent here: the values still load, where we are
+            return tensor
+        tensor._device, tensor._data = target, target.to_device(array)
+    return tensor
+
+
+def _rebuild_parameter(array: np.ndarray, device: str, name, requires_grad: bool) -> Parameter:
+    tensor = _rebuild_tensor(array, device)
+    return Parameter(tensor, name=name, requires_grad=requires_grad)
 
 
 from .core.dispatch import apply as _apply  # noqa: E402  (dispatch needs Tensor defined first)

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..ops.dense_linalg import linalg_kernels
 from ..ops.families import normalize_axes
+from ..ops.indexing_extra import arg_kernels
 from ..ops.reshaping import indexed_shape, numpy_index, without_newaxes
+from ..ops.rounding import rounding_kernels
 
 
 def kernels_for(xp) -> dict[str, Callable]:
@@ -159,6 +162,7 @@ def kernels_for(xp) -> dict[str, Callable]:
         "CumSum": cumsum, "BatchMatMul": batch_matmul, "Concat": concat,
         "Gather": gather, "GatherAdjoint": gather_adjoint,
     }
+    table |= rounding_kernels(xp) | arg_kernels(xp) | linalg_kernels(xp)
     return {name: _returns_array(xp, kernel) for name, kernel in table.items()}
 
 

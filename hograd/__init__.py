@@ -17,8 +17,10 @@ from .common.api import jit  # noqa: E402
 from .common.initializer import set_seed  # noqa: E402
 from .common.mutable import mutable  # noqa: E402
 from .context import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context  # noqa: E402
+from .serialization import load_checkpoint, load_param_into_net, save_checkpoint  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Tensor", "Parameter", "ParameterTuple", "dtype", "context", "nn", "ops", "common",
            "jit", "mutable", "set_seed", "set_context", "get_context", "GRAPH_MODE",
-           "PYNATIVE_MODE", "float16", "float32", "float64", "int32", "int64", "bool_"]
+           "PYNATIVE_MODE", "float16", "float32", "float64", "int32", "int64", "bool_",
+           "save_checkpoint", "load_checkpoint", "load_param_into_net"]

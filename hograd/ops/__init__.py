@@ -40,4 +40,7 @@ def __dir__() -> list[str]:
 
 from . import composite, functional, operations  # noqa: E402  (MindSpore's module layout)
 
-__all__ = ["GradOperation", "Primitive", "composite", "functional", "operations"]
+__all__ = ["GradOperation", "Primitive", "Assign", "assign", "composite", "functional",
+           "operations"]
+
+from .state import Assign, assign  # noqa: E402  (writes Parameters; not a registered op)

@@ -16,11 +16,12 @@ from .reshaping import OPS as RESHAPING
 from .rounding import OPS as ROUNDING
 from .selection import OPS as SELECTION
 from .specs import SPECS
+from .state import OPS as STATE
 from .structural import OPS as STRUCTURAL
 
 BUILTIN_OPS = (ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG + REDUCTION + RESHAPING + CREATION
                + SELECTION + STRUCTURAL + DEBUG + ROUNDING + INDEXING_EXTRA + DENSE_LINALG
-               + RANDOM)
+               + RANDOM + STATE)
 
 
 @hookimpl

@@ -120,3 +120,7 @@ SPECS += [
     spec("LogAbsDeterminant", sample(SPD_3x3), sample(MATRIX_3x3)),
     spec("LogMatrixDeterminant", sample(SPD_3x3)),
 ]
+
+# Assign writes a Parameter, so it has no spec of its own (tests/test_optimizers.py covers it);
+# Depend passes its first input through
+SPECS += [spec("Depend", sample(x(2, 3), x(3)))]

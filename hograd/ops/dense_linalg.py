@@ -9,7 +9,7 @@ so every derivative is again a graph of registered ops and differentiates to any
 - ``log|det A|``:        Ā = Ḡ inv(A)ᵀ
 - ``cholesky(A) = L``:   Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹), Φ the lower triangle with half diagonal
 
-Matrices are 2-D; kernels come from the device's ``xp.linalg`` (the array API's linalg
+Matrices are 2-D; kernels (plugins/array_kernels.py) come from the device's ``xp.linalg`` (the array API's linalg
 extension: numpy, cupy, torch through array-api-compat and array_api_strict all have it).
 """
 from __future__ import annotations
@@ -125,22 +125,3 @@ OPS = [
           functional="slogdet",
           doc="(sign of det x, log |det x|); the sign has a zero derivative"),
 ]
-
-
-def linalg_kernels(xp) -> dict:
-    """The kernels of these ops on the array module ``xp`` (its ``linalg`` extension)."""
-    linalg = xp.linalg
-
-    def symmetric(x):
-        return (x + xp.matrix_transpose(x)) * 0.5
-
-    def cholesky(x, *, upper):
-        lower = linalg.cholesky(symmetric(x))
-        return xp.matrix_transpose(lower) if upper else lower
-
-    def solve(matrix, rhs, *, adjoint):
-        return linalg.solve(xp.matrix_transpose(matrix) if adjoint else matrix, rhs)
-
-    return {"MatrixInverse": linalg.inv, "MatrixSolve": solve, "Cholesky": cholesky,
-            "MatrixDeterminant": linalg.det,
-            "LogAbsDeterminant": lambda x: linalg.slogdet(x)[1]}

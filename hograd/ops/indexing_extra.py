@@ -91,19 +91,3 @@ OPS = [
           doc="on_value where the position along axis equals the index, off_value elsewhere: "
               "OneHot()(indices, depth, on_value, off_value)"),
 ]
-
-
-def arg_kernels(xp) -> dict:
-    """The kernels of Argmax and Argmin on the array module ``xp``."""
-    def arg(find):
-        def kernel(x, *, axis, output_type, keep_dims):
-            native = getattr(xp, output_type.name)
-            if axis is None:
-                index = find(xp.reshape(x, (-1,)))
-                return xp.reshape(xp.astype(index, native), (1,) * x.ndim if keep_dims else ())
-            if x.ndim == 0:
-                return xp.astype(xp.zeros((), dtype=xp.int64), native)
-            return xp.astype(find(x, axis=axis, keepdims=keep_dims), native)
-        return kernel
-
-    return {"Argmax": arg(xp.argmax), "Argmin": arg(xp.argmin)}

@@ -45,17 +45,3 @@ OPS = [
           doc="x limited to [clip_value_min, clip_value_max] (either may be None): "
               "clip_by_value(x, 0.0, 1.0)"),
 ]
-
-
-def rounding_kernels(xp) -> dict:
-    """The kernels of these ops on the array module ``xp``."""
-    def fmod(x, y):
-        # the floored remainder moved to the sign of x: exact for integers and floats alike
-        floored = xp.remainder(x, y)
-        moved = (floored != 0) & ((floored < 0) != (x < 0))
-        return xp.where(moved, floored - y, floored)
-
-    def floor(x):
-        return x if not xp.isdtype(x.dtype, "real floating") else xp.floor(x)
-
-    return {"Floor": floor, "FloorMod": xp.remainder, "Mod": fmod}

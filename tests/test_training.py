@@ -235,3 +235,30 @@ def test_checkpoint_errors_name_the_parameter_and_what_to_do(tmp_path):
     np.save(evil.open("wb"), np.array([object()], dtype=object), allow_pickle=True)
     with pytest.raises(CheckpointError, match="not a hograd checkpoint"):
         hograd.load_checkpoint(evil)
+
+
+def _train_on(device_target: str, steps: int = 4) -> tuple[list[float], list]:
+    hograd.set_context(device_target=device_target)
+    try:
+        x, y = _data()
+        hograd.set_seed(4)
+        net = nn.SequentialCell([nn.Dense(3, 6, activation="tanh"), nn.Dense(6, 1)])
+        train = nn.TrainOneStepCell(nn.WithLossCell(net, nn.MSELoss()),
+                                    nn.Adam(net.trainable_params(), 0.05))
+        losses = [float(train(Tensor(x), Tensor(y)).asnumpy()) for _ in range(steps)]
+        return losses, [p._data for p in train.get_parameters()]
+    finally:
+        hograd.set_context(device_target="cpu")
+
+
+def test_training_runs_on_another_device_with_the_parameters_kept_there(scratch_registry, mode):
+    # the Ascend kernels bound to torch CPU tensors: a device whose arrays are not numpy's
+    from hograd.plugins.ascend import torch_device_spec, torch_kernels
+    device = torch_device_spec("torch-cpu", torch, "cpu")
+    scratch_registry.add_device(device, "test-suite")
+    for kernel in torch_kernels("torch-cpu", torch):
+        scratch_registry.add_kernel(kernel, "test-suite")
+    on_cpu, _ = _train_on("cpu")
+    on_torch, arrays = _train_on("torch-cpu")
+    assert all(isinstance(a, torch.Tensor) for a in arrays)   # weights and optimizer state
+    np.testing.assert_allclose(on_torch, on_cpu, rtol=1e-5)

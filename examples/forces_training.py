@@ -101,7 +101,8 @@ class EnergyForceLoss(nn.Cell):
 
     def __init__(self, energy, force_weight: float = 10.0):
         super().__init__()
-        self.energy, self.forces = energy, Forces(energy)
+        self.forces = Forces(energy)
+        self.energy = energy    # assigned last, so its Parameters are named energy.…
         self.force_weight = force_weight
 
     def parts(self, positions, energies, forces):

@@ -69,7 +69,8 @@ class PoissonLoss(nn.Cell):
 
     def __init__(self, u):
         super().__init__()
-        self.u, self.laplacian = u, Laplacian(u)
+        self.laplacian = Laplacian(u)
+        self.u = u          # assigned last, so u's Parameters are named u.body.…
 
     def construct(self, interior, forcing, boundary):
         residual = self.laplacian(interior) + forcing

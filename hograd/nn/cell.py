@@ -56,8 +56,10 @@ class Cell:
         elif isinstance(value, Cell):
             cells[name] = value
             if self.__dict__.get("_auto_prefix", True):
-                for _, param in value.parameters_and_names():
-                    param.name = f"{name}.{param.name}" if param.name else name
+                # as MindSpore: the attribute name and the path inside the sub-cell (so a cell
+                # assigned twice is renamed, not prefixed twice)
+                for path, param in value.parameters_and_names():
+                    param.name = f"{name}.{path}"
         object.__setattr__(self, name, value)
         # a trace may have read the old value as a constant
         bump_state_epoch()

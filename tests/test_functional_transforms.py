@@ -8,7 +8,16 @@ import hograd
 from hograd import Parameter, ParameterTuple, Tensor, nn, ops
 from hograd.ops import composite as C
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def torch_in_float64():
+    """torch's own defaults in float64 for these tests only (a module-level switch leaked into
+    every test collected after this file)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def f64(*values):

@@ -406,3 +406,11 @@ def test_maximum_propagates_nan_and_passes_it_no_gradient():
     assert np.isnan(ops.minimum(x, y).asnumpy()).all()
     dx, dy = Grad(get_all=True)(ops.maximum)(x, y)
     np.testing.assert_array_equal([dx.asnumpy(), dy.asnumpy()], [[0.0, 0.0], [0.0, 0.0]])
+
+
+def test_numpy_scalars_keep_their_dtype():
+    # np.float64(0.5) was read as a Python float and silently became float32
+    assert Tensor(np.float64(0.5)).dtype == mstype.float64
+    assert Tensor(np.float64(0.1)).asnumpy() == np.float64(0.1)
+    assert Tensor(np.int32(3)).dtype == mstype.int32
+    assert Tensor(0.5).dtype == mstype.float32  # Python floats stay float32, as in MindSpore

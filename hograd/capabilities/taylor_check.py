@@ -42,17 +42,13 @@ def check_taylor(op: OpDef, spec: Optional[OpSpec], order: int = TAYLOR_ORDER,
     if spec is None or spec.derivative != "checked":
         return TaylorResult(status="not checked",
                             detail="no spec" if spec is None else f"derivative: {spec.derivative}")
-    previous = context.get_context("device_target")
-    context.set_context(device_target="cpu")
     try:
-        with _quietly():
+        with _quietly(), context.device_scope("cpu"):
             return _check(op, spec, order, seed)
     except NoTaylorRuleError as err:
         return TaylorResult(status="no rule", detail=str(err).split(" (")[0])
     except (HogradError, ValueError, TypeError) as err:
         return TaylorResult(status="error", detail=f"{type(err).__name__}: {err}")
-    finally:
-        context.set_context(device_target=previous)
 
 
 class _Constant(Exception):

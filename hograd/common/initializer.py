@@ -26,8 +26,10 @@ _generator = [np.random.default_rng(0)]
 
 
 def set_seed(seed: int) -> None:
-    """Restart the generator random initializers draw from."""
+    """Restart the generator random initializers draw from, and the random ops' streams."""
+    from ..ops.random import restart_streams
     _generator[0] = np.random.default_rng(seed)
+    restart_streams(seed)
 
 
 class Initializer:

@@ -21,7 +21,8 @@ def _host_array(data: Any, dtype: dt.DType | None) -> np.ndarray:
     """A host array of the data that shares no memory with it: the caller's array may change."""
     if isinstance(data, Tensor):
         array = data.asnumpy()
-    elif isinstance(data, np.ndarray):
+    elif isinstance(data, (np.ndarray, np.generic)):
+        # numpy scalars keep their dtype too: np.float64(0.5) is float64, not a Python float
         array = np.array(data, copy=True)
     else:
         if data is None:
@@ -185,6 +186,25 @@ class Tensor:
     def __pos__(self) -> "Tensor":
         return self
 
+    def tolist(self):
+        """The values as (nested) Python numbers, as ``numpy.ndarray.tolist``."""
+        return self.asnumpy().tolist()
+
+    # ---- pickling and copying: the host values, never the device or a trace ---------------------
+    def __reduce__(self):
+        return _rebuild_tensor, (self._picklable_value(), self.device)
+
+    def _picklable_value(self) -> np.ndarray:
+        if self._data is None or self._trace is not None:
+            raise TypeError("a tensor that stands for a graph variable (inside a trace) cannot "
+                            "be pickled or copied; pickle the values outside the traced "
+                            "function")
+        return np.array(self._device.to_host(self._data), copy=True)
+
+    def __deepcopy__(self, memo) -> "Tensor":
+        rebuild, args = self.__reduce__()
+        return rebuild(*args)
+
 
 class Parameter(Tensor):
     """A named, trainable tensor owned by a Cell: ``Parameter(Tensor(...), name='w')``.
@@ -214,6 +234,10 @@ class Parameter(Tensor):
     def data(self) -> "Parameter":
         return self
 
+    def __reduce__(self):
+        return _rebuild_parameter, (self._picklable_value(), self.device, self.name,
+                                    self.requires_grad)
+
     def __repr__(self) -> str:
         return f"Parameter(name={self.name!r}, shape={list(self.shape)}, dtype={self.dtype!r}, " \
                f"requires_grad={self.requires_grad})"
@@ -230,3 +254,22 @@ class ParameterTuple(tuple):
                                 f"not a Parameter")
         return super().__new__(cls, params)
 
+
+def _rebuild_tensor(array: np.ndarray, device: str) -> Tensor:
+    """Unpickling: a Tensor of ``array`` on the device named ``device``, or on the current
+    device when that one is not here."""
+    from .errors import HogradError
+    from .registry import registry
+    tensor = Tensor(array)
+    if device != tensor.device:
+        try:
+            target = registry().device(device)
+        except HogradError:  # unknown or absent here: the values still load, where we are
+            return tensor
+        tensor._device, tensor._data = target, target.to_device(array)
+    return tensor
+
+
+def _rebuild_parameter(array: np.ndarray, device: str, name, requires_grad: bool) -> Parameter:
+    tensor = _rebuild_tensor(array, device)
+    return Parameter(tensor, name=name, requires_grad=requires_grad)

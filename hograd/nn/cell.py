@@ -39,6 +39,9 @@ class Cell(StateVersioned):
         object.__setattr__(self, "_graphs", VariantCache())
         object.__setattr__(self, "training", False)
         object.__setattr__(self, "_flags", dict(flags or {}))
+        # MindSpore's auto_prefix: a sub-cell's Parameters are named with its attribute path
+        # ("dense.weight") unless the parent opts out (wrappers such as TrainOneStepCell)
+        object.__setattr__(self, "_auto_prefix", bool(auto_prefix))
 
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_params")
@@ -54,6 +57,11 @@ class Cell(StateVersioned):
             params[name] = value
         elif isinstance(value, Cell):
             cells[name] = value
+            if self.__dict__.get("_auto_prefix", True):
+                # as MindSpore: the attribute name and the path inside the sub-cell (so a cell
+                # assigned twice is renamed, not prefixed twice)
+                for path, param in value.parameters_and_names():
+                    param.name = f"{name}.{path}"
         object.__setattr__(self, name, value)
         # a trace may have read the old value as a constant
         self.changed()
@@ -133,12 +141,28 @@ class Cell(StateVersioned):
                              expand: bool = True) -> Iterator[tuple[str, Parameter]]:
         """Every Parameter (of sub-cells too, when ``expand``), each once, with its path."""
         seen: set[int] = set()
-        cells = self.cells_and_names(name_prefix) if expand else [(name_prefix, self)]
+        cells = self._parameter_prefixes(name_prefix) if expand else [(name_prefix, self)]
         for cell_name, cell in cells:
             for attr, param in cell._params.items():
                 if id(param) not in seen:
                     seen.add(id(param))
                     yield (f"{cell_name}.{attr}" if cell_name else attr), param
+
+    def _parameter_prefixes(self, prefix: str) -> Iterator[tuple[str, "Cell"]]:
+        """Each cell once with the prefix of its Parameters' paths: its attribute path, where
+        a cell made with ``auto_prefix=False`` adds nothing for its children."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, cell = stack.pop(0)
+            if id(cell) in seen:
+                continue
+            seen.add(id(cell))
+            yield name, cell
+            adds = cell.__dict__.get("_auto_prefix", True)
+            for child_name, child in cell._cells.items():
+                child_prefix = (f"{name}.{child_name}" if name else child_name) if adds else name
+                stack.append((child_prefix, child))
 
     def get_parameters(self, expand: bool = True) -> Iterator[Parameter]:
         for _, param in self.parameters_and_names(expand=expand):
@@ -184,6 +208,16 @@ class Cell(StateVersioned):
     def init_parameters_data(self, auto_parallel_mode: bool = False) -> "Cell":
         """Accepted for MindSpore code: Parameters here hold their values from the start."""
         return self
+
+    # ---- pickling and copying: Parameters and sub-cells, never compiled graphs ----------------
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_graphs", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_graphs", VariantCache())
 
     def __repr__(self) -> str:
         children = "".join(f"\n  ({n}): {type(c).__name__}" for n, c in self._cells.items())

@@ -47,4 +47,7 @@ def __dir__() -> list[str]:
 from . import composite, functional, operations  # noqa: E402  (MindSpore's module layout)
 
 __all__ = ["GradOperation", "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian",
-           "hvp", "jet", "derivative", "Primitive", "composite", "functional", "operations"]
+           "hvp", "jet", "derivative", "Primitive", "Assign", "assign", "composite",
+           "functional", "operations"]
+
+from .state import Assign, assign  # noqa: E402  (writes Parameters; not a registered op)

@@ -88,6 +88,14 @@ class Primitive:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attrs.items())
         return f"{self.op_name}({attrs})"
 
+    def __reduce__(self):
+        # by name and attributes: the class is made at run time and the record holds functions
+        return _rebuild_primitive, (self.op_name, dict(self.attrs))
+
+
+def _rebuild_primitive(name: str, attrs: dict) -> "Primitive":
+    return primitive_class(name)(**attrs)
+
 
 _classes: dict[str, type] = {}
 

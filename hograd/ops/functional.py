@@ -22,3 +22,5 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(exposed_names(functional_table())))
+
+from .state import assign  # noqa: E402,F401  (writes Parameters; not a registered op)

@@ -27,3 +27,5 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["Primitive"]
+
+from .state import Assign  # noqa: E402,F401  (writes Parameters; not a registered op)

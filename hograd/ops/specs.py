@@ -84,3 +84,44 @@ SPECS: list[OpSpec] = [
     spec("Fill", sample(dtype="float64", shape=(2, 3), value=1.5), derivative="none",
          reason="Fill has no tensor inputs: there is nothing to differentiate"),
 ]
+
+# ---- rounding, extremes, one-hot, random, dense linear algebra -----------------------------
+# well-conditioned matrices: a general one, and a symmetric positive definite one for Cholesky
+MATRIX_3x3 = fixed([[2.0, 0.3, 0.1], [0.2, 1.5, -0.3], [0.1, 0.4, 1.8]], "float64")
+SPD_3x3 = fixed([[4.0, 1.0, 0.5], [1.0, 3.0, -0.4], [0.5, -0.4, 2.5]], "float64")
+RHS_3x2 = fixed([[1.0, -0.5], [0.3, 2.0], [-1.2, 0.7]], "float64")
+# quotients x / y kept away from integers, where remainders jump
+DIVIDENDS = fixed([[1.3, -2.7, 4.1], [-0.6, 3.4, -5.2]], "float64")
+DIVISORS = fixed([0.8, -1.5, 2.2], "float64")
+
+SPECS += [
+    spec("Floor", sample(x(2, 3, both_signs=True)), derivative="zero",
+         reason="floor is piecewise constant: its derivative is zero where it exists"),
+    spec("FloorMod", sample(DIVIDENDS, DIVISORS)),
+    spec("Mod", sample(DIVIDENDS, DIVISORS)),
+    spec("ClipByValue", sample(fixed([[-1.7, -0.4, 0.3], [0.9, 1.6, 2.4]], "float64"),
+                               clip_value_min=-1.0, clip_value_max=1.5),
+         sample(x(3, both_signs=True), clip_value_min=0.2)),
+    spec("Argmax", sample(x(2, 3)), sample(x(2, 3), axis=None), derivative="zero",
+         reason="an index is piecewise constant in the values: zero derivative"),
+    spec("Argmin", sample(x(2, 3)), sample(x(3, 2), axis=0, keep_dims=True), derivative="zero",
+         reason="an index is piecewise constant in the values: zero derivative"),
+    spec("ArgMaxWithValue", sample(x(2, 3), axis=1), sample(x(3, 2), axis=0, keep_dims=True)),
+    spec("ArgMinWithValue", sample(x(2, 3), axis=1), sample(x(3, 2), axis=0, keep_dims=True)),
+    spec("OneHot", sample(fixed([0, 2, 1], "int64"), fixed(3, "int64"), x(), x()),
+         sample(fixed([[1, 0]], "int64"), fixed(2, "int64"), x(), x(), axis=0)),
+    spec("StandardNormal", sample(shape=(2, 3), seed=1), derivative="none",
+         reason="a random op has no tensor inputs: there is nothing to differentiate"),
+    spec("UniformReal", sample(shape=(2, 3), seed=1), derivative="none",
+         reason="a random op has no tensor inputs: there is nothing to differentiate"),
+    spec("MatrixInverse", sample(MATRIX_3x3)),
+    spec("MatrixSolve", sample(MATRIX_3x3, RHS_3x2), sample(MATRIX_3x3, RHS_3x2, adjoint=True)),
+    spec("Cholesky", sample(SPD_3x3), sample(SPD_3x3, upper=True)),
+    spec("MatrixDeterminant", sample(MATRIX_3x3)),
+    spec("LogAbsDeterminant", sample(SPD_3x3), sample(MATRIX_3x3)),
+    spec("LogMatrixDeterminant", sample(SPD_3x3)),
+]
+
+# Assign writes a Parameter, so it has no spec of its own (tests/test_optimizers.py covers it);
+# Depend passes its first input through
+SPECS += [spec("Depend", sample(x(2, 3), x(3)))]

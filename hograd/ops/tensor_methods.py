@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import dtype as dt
 from ..core.dispatch import apply
 from ..core.indexing import bool_index_as_steps, normalize_index
@@ -17,13 +19,42 @@ def _binary(op: str, *, reflected: bool = False):
     return lambda self, other: apply(op, (self, other))
 
 
+def matmul(a, b) -> Tensor:
+    """``a @ b`` as numpy does it: matrices, batches of matrices (broadcast), and vectors."""
+    a_rank = a.ndim if isinstance(a, Tensor) else np.ndim(a)
+    b_rank = b.ndim if isinstance(b, Tensor) else np.ndim(b)
+    if a_rank == 2 and b_rank == 2:
+        return apply("MatMul", (a, b))
+    if a_rank == 0 or b_rank == 0:
+        raise ValueError("matmul: an operand is a scalar (0-d); use * for scaling")
+    if not isinstance(a, Tensor):
+        a = Tensor(a)
+    if not isinstance(b, Tensor):
+        b = Tensor(b)
+    # a vector is a matrix of one row (on the left) or one column (on the right), and that
+    # axis is dropped from the result, as numpy does
+    left = a.reshape(1, -1) if a_rank == 1 else a
+    right = b.reshape(-1, 1) if b_rank == 1 else b
+    op = "MatMul" if left.ndim == 2 and right.ndim == 2 else "BatchMatMul"
+    out = apply(op, (left, right))
+    if a_rank == 1:
+        out = out.reshape(out.shape[:-2] + out.shape[-1:])
+    if b_rank == 1:
+        out = out.reshape(out.shape[:-1])
+    return out
+
+
 OPERATORS = {
     "__add__": _binary("Add"), "__radd__": _binary("Add", reflected=True),
     "__sub__": _binary("Sub"), "__rsub__": _binary("Sub", reflected=True),
     "__mul__": _binary("Mul"), "__rmul__": _binary("Mul", reflected=True),
     "__truediv__": _binary("RealDiv"), "__rtruediv__": _binary("RealDiv", reflected=True),
     "__pow__": _binary("Pow"), "__rpow__": _binary("Pow", reflected=True),
-    "__matmul__": _binary("MatMul"), "__rmatmul__": _binary("MatMul", reflected=True),
+    "__matmul__": lambda self, other: matmul(self, other),
+    "__rmatmul__": lambda self, other: matmul(other, self),
+    "__floordiv__": _binary("FloorDiv"), "__rfloordiv__": _binary("FloorDiv", reflected=True),
+    "__mod__": _binary("FloorMod"), "__rmod__": _binary("FloorMod", reflected=True),
+    "__abs__": lambda self: apply("Abs", (self,)),
     "__lt__": _binary("Less"), "__le__": _binary("LessEqual"),
     "__gt__": _binary("Greater"), "__ge__": _binary("GreaterEqual"),
     "__eq__": _binary("Equal"), "__ne__": _binary("NotEqual"),
@@ -88,10 +119,31 @@ def transpose(self: Tensor, *perm: Any) -> Tensor:
     return apply("Transpose", (self,), {"perm": tuple(perm)})
 
 
+def tensor_max(self, axis=None, keepdims: bool = False) -> "Tensor":
+    """The largest element (along ``axis``)."""
+    return apply("ReduceMax", (self,), {"axis": axis, "keep_dims": keepdims})
+
+def tensor_min(self, axis=None, keepdims: bool = False) -> "Tensor":
+    """The smallest element (along ``axis``)."""
+    return apply("ReduceMin", (self,), {"axis": axis, "keep_dims": keepdims})
+
+def argmax(self, axis=None, keepdims: bool = False) -> "Tensor":
+    """The index of the largest element (along ``axis``; None: of the flattened tensor)."""
+    return apply("Argmax", (self,), {"axis": axis, "keep_dims": keepdims})
+
+def argmin(self, axis=None, keepdims: bool = False) -> "Tensor":
+    """The index of the smallest element (along ``axis``; None: of the flattened tensor)."""
+    return apply("Argmin", (self,), {"axis": axis, "keep_dims": keepdims})
+
+def tensor_abs(self) -> "Tensor":
+    return apply("Abs", (self,))
+
+
 METHODS = {
     **OPERATORS, "__getitem__": getitem, "astype": astype, "reshape": reshape,
     "sum": tensor_sum, "mean": mean, "any": tensor_any, "all": tensor_all,
     "transpose": transpose, "T": property(lambda self: transpose(self)),
+    "max": tensor_max, "min": tensor_min, "argmax": argmax, "argmin": argmin, "abs": tensor_abs,
 }
 
 

@@ -156,7 +156,58 @@ def kernels_for(xp) -> dict[str, Callable]:
         "CumSum": cumsum, "BatchMatMul": batch_matmul, "Concat": concat,
         "Gather": gather, "GatherAdjoint": gather_adjoint,
     }
+    table |= rounding_kernels(xp) | arg_kernels(xp) | linalg_kernels(xp)
     return {name: _returns_array(xp, kernel) for name, kernel in table.items()}
+
+
+# ---- kernels of the ops of ops/rounding.py, ops/indexing_extra.py, ops/dense_linalg.py ---------
+def rounding_kernels(xp) -> dict:
+    """The kernels of these ops on the array module ``xp``."""
+    def fmod(x, y):
+        # the floored remainder moved to the sign of x: exact for integers and floats alike
+        floored = xp.remainder(x, y)
+        moved = (floored != 0) & ((floored < 0) != (x < 0))
+        return xp.where(moved, floored - y, floored)
+
+    def floor(x):
+        return x if not xp.isdtype(x.dtype, "real floating") else xp.floor(x)
+
+    return {"Floor": floor, "FloorMod": xp.remainder, "Mod": fmod}
+
+
+def arg_kernels(xp) -> dict:
+    """The kernels of Argmax and Argmin on the array module ``xp``."""
+    def arg(find):
+        def kernel(x, *, axis, output_type, keep_dims):
+            native = getattr(xp, output_type.name)
+            if axis is None:
+                index = find(xp.reshape(x, (-1,)))
+                return xp.reshape(xp.astype(index, native), (1,) * x.ndim if keep_dims else ())
+            if x.ndim == 0:
+                return xp.astype(xp.zeros((), dtype=xp.int64), native)
+            return xp.astype(find(x, axis=axis, keepdims=keep_dims), native)
+        return kernel
+
+    return {"Argmax": arg(xp.argmax), "Argmin": arg(xp.argmin)}
+
+
+def linalg_kernels(xp) -> dict:
+    """The kernels of these ops on the array module ``xp`` (its ``linalg`` extension)."""
+    linalg = xp.linalg
+
+    def symmetric(x):
+        return (x + xp.matrix_transpose(x)) * 0.5
+
+    def cholesky(x, *, upper):
+        lower = linalg.cholesky(symmetric(x))
+        return xp.matrix_transpose(lower) if upper else lower
+
+    def solve(matrix, rhs, *, adjoint):
+        return linalg.solve(xp.matrix_transpose(matrix) if adjoint else matrix, rhs)
+
+    return {"MatrixInverse": linalg.inv, "MatrixSolve": solve, "Cholesky": cholesky,
+            "MatrixDeterminant": linalg.det,
+            "LogAbsDeterminant": lambda x: linalg.slogdet(x)[1]}
 
 
 def special_kernels(xp, *, erf: Callable, erfc: Callable, einsum: Callable) -> dict[str, Callable]:

@@ -12,7 +12,7 @@ with ``hookimpl``; ``docs/plugins.md`` walks through each.
 """
 from __future__ import annotations
 
-from .capabilities.spec import OpSpec, Sample, SampleInput, fixed, sample, spec, x
+from .core.checkspec import OpSpec, Sample, SampleInput, checks, fixed, sample, spec, x
 from .core.device import DeviceSpec, KernelSpec
 from .core.errors import (KernelContractError, NotDifferentiableError, OpDtypeError,
                           OpInputError, PluginError)
@@ -22,7 +22,7 @@ from .core.opdef import DTypeAttr, NotDifferentiable, OpDef, StrictAttrs
 from .ops.call import F
 from .ops.families import (binary, broadcast_shapes, comparison, normalize_axes, same_dtype,
                            unary)
-from .plugins.array_kernels import device_kernels, kernels_for, special_kernels
+from .plugins.array_kernels import NATIVE_OPS, device_kernels, kernels_for, native_kernels
 
 __all__ = [
     # declaring ops
@@ -31,7 +31,7 @@ __all__ = [
     # checking them
     "OpSpec", "Sample", "SampleInput", "spec", "sample", "x", "fixed",
     # devices and kernels
-    "DeviceSpec", "KernelSpec", "device_kernels", "kernels_for", "special_kernels",
+    "DeviceSpec", "KernelSpec", "device_kernels", "kernels_for", "native_kernels", "NATIVE_OPS",
     # hooks and errors
     "hookimpl", "OpInputError", "OpDtypeError", "NotDifferentiableError",
     "KernelContractError", "PluginError",

@@ -9,7 +9,7 @@ import pytest
 
 from hograd.capabilities.checker import check_cell
 from hograd.capabilities.report import CapabilityReport, build_report, to_html, to_markdown
-from hograd.capabilities.spec import sample, spec, x
+from hograd.extend import checks, sample, x
 from hograd.core.device import DeviceSpec, KernelSpec
 from hograd.core.registry import registry
 from hograd.ops.call import F
@@ -51,11 +51,10 @@ def test_every_user_op_has_a_spec_and_internal_ops_are_left_out(order3_report):
 def _register_sin_with_second_rule(reg, rule, **claims):
     """'PlantedSin': sin whose derivative op 'PlantedCos' has the given backward ``rule``."""
     reg.add_op(unary("PlantedCos", rule, doc="cos with a planted rule"), "test-suite")
-    reg.add_op(unary("PlantedSin", lambda g, out, x: g * F.planted_cos(x), doc="planted sin"),
-               "test-suite")
+    reg.add_op(unary("PlantedSin", lambda g, out, x: g * F.planted_cos(x), doc="planted sin",
+                     checks=checks(sample(x(3)), **claims)), "test-suite")
     for op, kernel in (("PlantedCos", np.cos), ("PlantedSin", np.sin)):
         reg.add_kernel(KernelSpec(op=op, device="cpu", fn=kernel), "test-suite")
-    reg.add_spec(spec("PlantedSin", sample(x(3)), **claims), "test-suite")
     return reg.ops["PlantedSin"]
 
 
@@ -139,12 +138,11 @@ def test_committed_capabilities_doc_is_current():
 
 def test_a_kernel_too_noisy_for_finite_differences_is_inconclusive_not_wrong(scratch_registry):
     noise = np.random.default_rng(5)
-    scratch_registry.add_op(unary("NoisySin", lambda g, out, x: g * F.cos(x), doc="test op"),
-                            "test-suite")
+    scratch_registry.add_op(unary("NoisySin", lambda g, out, x: g * F.cos(x), doc="test op",
+                                  checks=checks(sample(x(3)))), "test-suite")
     scratch_registry.add_kernel(KernelSpec(
         op="NoisySin", device="cpu",
         fn=lambda x: np.sin(x) + 1e-7 * noise.standard_normal(np.shape(x))), "test-suite")
-    scratch_registry.add_spec(spec("NoisySin", sample(x(3))), "test-suite")
     cell = check_cell(scratch_registry, scratch_registry.ops["NoisySin"], "cpu", 2)
     assert cell.status == "inconclusive" and cell.claim_ok
     assert "at 2ε" in cell.detail

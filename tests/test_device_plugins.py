@@ -45,8 +45,9 @@ def _assert_same_verdicts_as_cpu(reg, device: str):
 
 def test_gpu_kernels_bound_to_numpy_pass_the_cpu_checks(scratch_registry):
     device = DeviceSpec(name="gpu-on-numpy")
-    kernels = device_kernels("gpu-on-numpy", np, erf=_host_function(math.erf, np),
-                             erfc=_host_function(math.erfc, np), einsum=np.einsum)
+    kernels = device_kernels("gpu-on-numpy", np, {
+        "Erf": _host_function(math.erf, np), "Erfc": _host_function(math.erfc, np),
+        "Einsum": lambda *arrays, equation: np.einsum(equation, *arrays)})
     _assert_same_verdicts_as_cpu(scratch_registry, _bind(scratch_registry, device, kernels))
 
 
@@ -55,11 +56,12 @@ def test_gpu_kernels_bound_to_array_api_strict_pass_the_cpu_checks(scratch_regis
     device = DeviceSpec(name="gpu-on-array-api-strict",
                         to_device=xp.asarray, to_host=lambda a: np.from_dlpack(a))
 
-    def einsum(equation, *arrays):  # not in the array API either: on the host
+    def einsum(*arrays, equation):  # not in the array API either: on the host
         return xp.asarray(np.einsum(equation, *[np.from_dlpack(a) for a in arrays]))
 
-    kernels = device_kernels(device.name, xp, erf=_host_function(math.erf, xp),
-                             erfc=_host_function(math.erfc, xp), einsum=einsum)
+    kernels = device_kernels(device.name, xp, {"Erf": _host_function(math.erf, xp),
+                                               "Erfc": _host_function(math.erfc, xp),
+                                               "Einsum": einsum})
     _assert_same_verdicts_as_cpu(scratch_registry, _bind(scratch_registry, device, kernels))
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from hograd.capabilities.checker import check_cell
-from hograd.capabilities.spec import sample, spec, x
+from hograd.extend import checks, sample, x
 from hograd.core.device import KernelSpec
 from hograd.core.opdef import OpDef
 from hograd.ops.call import F
@@ -13,9 +13,9 @@ def _register_sin(reg, forward, **claims):
     """'PlantedSin': sin with a correct backward rule and the given forward rule."""
     reg.add_op(OpDef(name="PlantedSin", inputs=("x",), infer=same_as_input, promotion="float",
                      backward=(lambda g, out, x: g * F.cos(x),), forward=forward,
-                     doc="sin with a planted forward rule"), "test-suite")
+                     doc="sin with a planted forward rule",
+                     checks=checks(sample(x(3)), **claims)), "test-suite")
     reg.add_kernel(KernelSpec(op="PlantedSin", device="cpu", fn=np.sin), "test-suite")
-    reg.add_spec(spec("PlantedSin", sample(x(3)), **claims), "test-suite")
     return reg.ops["PlantedSin"]
 
 

@@ -96,3 +96,18 @@ def test_a_plugin_registering_something_invalid_is_left_out_whole(monkeypatch):
     assert "FineOp" not in fresh.ops and "Sin" in fresh.ops
     record = {r.name: r for r in fresh.plugins}["half_valid"]
     assert record.status == "failed" and "hograd_ops" in record.error
+
+
+def test_an_ops_checks_come_with_its_record_and_a_second_spec_is_refused(scratch_registry):
+    from hograd.extend import OpDef, checks, sample, spec, x
+    scratch_registry.add_op(OpDef(name="Bare", inputs=("x",), infer=lambda x: x,
+                                  backward=(None,)), "test")
+    assert "Bare" not in scratch_registry.specs  # no record checks: reported unchecked
+    scratch_registry.add_spec(spec("Bare", sample(x(2))), "checker-plugin")  # another's op
+    assert scratch_registry.spec_provider["Bare"] == "checker-plugin"
+    assert scratch_registry.specs["Sin"] == registry().op("Sin").checks  # from the record
+    with pytest.raises(PluginError, match="'Sin' already has a check spec from plugin "
+                                          "'builtin_ops'"):
+        scratch_registry.add_spec(spec("Sin", sample(x(2))), "checker-plugin")
+    assert registry().op("Sign").checks.reason.startswith("Sign is piecewise constant")
+    assert checks(sample(x(2))).op is None

@@ -28,7 +28,7 @@ from ..core.opdef import NotDifferentiable, OpDef
 from ..core.registry import Registry
 from ..ops.call import call_op
 from ..core.tensor import Tensor
-from .spec import OpSpec, Sample
+from ..core.checkspec import OpSpec, Sample
 
 STATUSES = ("verified", "wrong", "not differentiable", "zero by definition", "expected failure",
             "no kernel", "device absent", "inconclusive", "unchecked", "error")

@@ -19,7 +19,7 @@ from ..core.opdef import OpDef
 from ..core.taylor import NoTaylorRuleError
 from ..core.tensor import Tensor
 from .checker import _caller, _inputs, _quietly
-from .spec import OpSpec
+from ..core.checkspec import OpSpec
 
 TAYLOR_ORDER = 6
 _EPS = 1e-5

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable
 import pluggy
 
 if TYPE_CHECKING:  # the hook contracts name these; importing them here would be circular
-    from ..capabilities.spec import OpSpec
+    from .checkspec import OpSpec
     from .device import DeviceSpec, KernelSpec
     from .opdef import OpDef
 
@@ -62,11 +62,13 @@ def hograd_kernels() -> "Iterable[KernelSpec]":
 
 @hookspec
 def hograd_op_specs() -> "Iterable[OpSpec]":
-    """Return check specifications for ops (usually the plugin's own).
+    """Return check specifications for ops of *other* plugins (optional).
 
-    Each ``OpSpec`` gives sample inputs (shapes, domain, fixed values for indices), the
-    derivative order the op claims, and expected failures with their reasons. ``hograd
-    capabilities`` runs them on every device; an op without a spec is reported as unchecked.
+    An op's own checks belong in its record (``OpDef(checks=checks(...))``; the family helpers
+    give defaults). This hook lets a plugin check an op it does not define: each ``OpSpec``
+    names the op and gives sample inputs, the derivative order claimed and expected failures.
+    ``hograd capabilities`` runs them on every device; an op without checks is reported as
+    unchecked.
     """
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Callable, Literal, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator, model_validator
 
+from .checkspec import OpSpec
 from .errors import OpInputError
 
 # rule(cotangent, out, *inputs, **attrs) -> cotangent of one input, written with hograd ops
@@ -77,6 +78,9 @@ class OpDef(BaseModel):
     exposed: bool = True
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    # how the capability checks exercise it: sample inputs, the order claimed, expected failures
+    # (most ops get theirs from their family helper); None: the op is reported unchecked
+    checks: Optional[OpSpec] = None
     # replace an op another plugin registered under this name, an alias or the function name
     # (reported as an override); without it such a clash fails the plugin
     override: bool = False
@@ -96,6 +100,12 @@ class OpDef(BaseModel):
                 and len(self.backward) != len(self.inputs)):
             raise ValueError(
                 f"op {self.name}: {len(self.inputs)} inputs but {len(self.backward)} backward rules")
+        reasons = [rule.reason for rule in self.backward if isinstance(rule, NotDifferentiable)]
+        if (self.checks is not None and self.checks.derivative == "none"
+                and self.checks.reason is None and reasons):
+            # the reason is written once, on the rule; the checks report it
+            object.__setattr__(self, "checks", self.checks.model_copy(
+                update={"reason": reasons[0]}))
         return self
 
     @property

@@ -76,6 +76,9 @@ class Registry:
             self.ops[name] = op
             self.op_provider[name] = provider
         self.function_owner[op.functional_name] = op.name
+        if op.checks is not None:  # an op's checks are part of its record
+            self.specs[op.name] = op.checks
+            self.spec_provider[op.name] = provider
 
     def add_device(self, device: DeviceSpec, provider: str) -> None:
         for alias in (device.name, *device.aliases):
@@ -114,6 +117,7 @@ class Registry:
         self.kernel_provider[key] = provider
 
     def add_spec(self, spec, provider: str) -> None:
+        """Checks for another plugin's op (an op's own come in its record, ``OpDef.checks``)."""
         if spec.op not in self.ops:
             raise PluginError(f"plugin {provider!r} gives a check spec for unknown op {spec.op!r}")
         name = self.ops[spec.op].name

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
+from ..core.checkspec import checks, sample, x
 from .call import F
 from .families import self_adjoint_jvp, unary
 
@@ -60,13 +61,16 @@ OPS = [
     unary("Tanh", lambda g, out, x: g * (1.0 - out * out), doc="hyperbolic tangent"),
     unary("Sigmoid", lambda g, out, x: g * out * (1.0 - out), doc="1 / (1 + e⁻ˣ)"),
     unary("ReLU", lambda g, out, x: g * F.cast(x > 0.0, dtype=g.dtype), doc="max(x, 0)",
-          promotion="common", functional="relu"),
+          promotion="common", functional="relu",
+          checks=checks(sample(x(2, 3, both_signs=True)), sample(x(both_signs=True)))),
     OpDef(name="Softmax", inputs=("x",), infer=_softmax_infer, attributes=SoftmaxAttrs,
           backward=(_softmax_grad,), forward=self_adjoint_jvp((_softmax_grad,)),
-          doc="exp(x) / sum(exp(x)) along axis"),
+          doc="exp(x) / sum(exp(x)) along axis",
+          checks=checks(sample(x(2, 3)), sample(x(3, 2), axis=0))),
     OpDef(name="LogSoftmax", inputs=("x",), infer=_softmax_infer, attributes=SoftmaxAttrs,
           backward=(_log_softmax_grad,), forward=_log_softmax_jvp,
-          doc="x - log(sum(exp(x))) along axis"),
+          doc="x - log(sum(exp(x))) along axis",
+          checks=checks(sample(x(2, 3)), sample(x(3, 2), axis=0))),
     unary("Softplus", lambda g, out, x: g * F.sigmoid(x), doc="log(1 + eˣ)"),
     unary("LogSigmoid", lambda g, out, x: g * F.sigmoid(-x), doc="log(sigmoid(x))"),
     unary("GeLU", _gelu_grad, doc="x·Φ(x) with the normal CDF Φ (exact, erf form)",
@@ -74,5 +78,7 @@ OPS = [
     OpDef(name="Elu", inputs=("x",), infer=_float_input,
           attributes=EluAttrs, domain=(0.3, 2.0),
           backward=(_elu_grad,), forward=self_adjoint_jvp((_elu_grad,)),
-          doc="x above 0, alpha·(eˣ - 1) below"),
+          doc="x above 0, alpha·(eˣ - 1) below",
+          checks=checks(sample(x(2, 3, both_signs=True)),
+                        sample(x(4, both_signs=True), alpha=0.5))),
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .call import F
 from .families import binary
+from ..core.checkspec import checks, sample, x
 
 
 def _pow_grad_base(g, out, x, y):
@@ -38,7 +39,10 @@ OPS = [
            aliases=("Div",), domain=(0.3, 2.0), functional="div"),
     # piecewise constant: zero derivative where it exists, and MindSpore's bprop gives zeros
     binary("FloorDiv", None, None, doc="floor(x / y), in the inputs' dtype",
-           domain=(0.3, 2.0)),
+           domain=(0.3, 2.0),
+           checks=checks(sample(x(2, 3), x(3)), sample(x(), x(2)), derivative="zero",
+                         reason="floor division is piecewise constant: its derivative is zero "
+                                "where it exists (MindSpore's bprop returns zeros)")),
     binary("Pow", _pow_grad_base, _pow_grad_exponent, doc="x ** y", domain=(0.3, 2.0)),
     # the chosen input gets g; at a tie each gets g/2 (as JAX and PyTorch do, and as ReduceMax
     # splits between equal elements); a NaN is chosen (propagated) and passes g to neither

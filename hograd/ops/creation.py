@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, StrictBool, StrictFloat, StrictInt
 from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
+from ..core.checkspec import checks, sample, x
 from .reshaping import _as_int_tuple
 
 
@@ -26,9 +27,13 @@ def _fill_infer(*, dtype, shape, value) -> AbstractValue:
 OPS = [
     OpDef(name="Fill", inputs=(), infer=_fill_infer,
           attributes=FillAttrs, call_attributes=("dtype", "shape", "value"), backward=(),
-          doc="a tensor of the given dtype and shape, every element value: Fill()(dtype, shape, v)"),
+          doc="a tensor of the given dtype and shape, every element value: Fill()(dtype, shape, v)",
+          checks=checks(sample(dtype="float64", shape=(2, 3), value=1.5), derivative="none",
+                        reason="Fill has no tensor inputs: there is nothing to differentiate")),
     OpDef(name="ZerosLike", inputs=("x",), infer=lambda x: x, backward=(None,),
-          doc="zeros of x's shape and dtype"),
+          doc="zeros of x's shape and dtype",
+          checks=checks(sample(x(2, 3)), sample(x()))),
     OpDef(name="OnesLike", inputs=("x",), infer=lambda x: x, backward=(None,),
-          doc="ones of x's shape and dtype"),
+          doc="ones of x's shape and dtype",
+          checks=checks(sample(x(2, 3)), sample(x()))),
 ]

@@ -19,6 +19,7 @@ from ..core.dispatch import apply
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.trace import current_trace
+from ..core.checkspec import checks, sample, x
 from .families import first_input_jvp
 
 
@@ -72,7 +73,8 @@ def _pass_first_through(cotangent, out, *inputs, template):
 OPS = [
     OpDef(name="Print", inputs=("values",), variadic=True, composite=_print,
           doc="print strings and tensors, one a line, when the program runs; returns the "
-              "first tensor: Print()('x:', x)"),
+              "first tensor: Print()('x:', x)",
+          checks=checks(sample(x(2, 3)), sample(x(), x(2)))),
     OpDef(name="PrintTensors", inputs=("tensors",), variadic=True, attributes=PrintTensorsAttrs,
           infer=_print_tensors_infer, backward_all=_pass_first_through, effect=True,
           forward=first_input_jvp,

@@ -20,6 +20,7 @@ from pydantic import StrictBool
 from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
+from ..core.checkspec import checks, fixed, sample
 from .call import F
 
 
@@ -135,26 +136,38 @@ def _sign_and_log_abs_det(x):
     return sign, F.log_abs_determinant(x)
 
 
+# well-conditioned matrices for the checks: a general one, and a symmetric positive definite
+# one for Cholesky
+MATRIX_3x3 = fixed([[2.0, 0.3, 0.1], [0.2, 1.5, -0.3], [0.1, 0.4, 1.8]], "float64")
+SPD_3x3 = fixed([[4.0, 1.0, 0.5], [1.0, 3.0, -0.4], [0.5, -0.4, 2.5]], "float64")
+RHS_3x2 = fixed([[1.0, -0.5], [0.3, 2.0], [-1.2, 0.7]], "float64")
+
 OPS = [
     OpDef(name="MatrixInverse", inputs=("x",), infer=_square_infer, backward=(_inverse_grad,),
-          forward=_inverse_jvp, doc="inverse of a square matrix"),
+          forward=_inverse_jvp, doc="inverse of a square matrix",
+          checks=checks(sample(MATRIX_3x3))),
     OpDef(name="MatrixSolve", inputs=("matrix", "rhs"), infer=_solve_infer,
           attributes=SolveAttrs, backward=(_solve_grad_matrix, _solve_grad_rhs),
           forward=_solve_jvp,
-          doc="X with matrix @ X = rhs (matrixᵀ @ X = rhs when adjoint); rhs is (n, k)"),
+          doc="X with matrix @ X = rhs (matrixᵀ @ X = rhs when adjoint); rhs is (n, k)",
+          checks=checks(sample(MATRIX_3x3, RHS_3x2), sample(MATRIX_3x3, RHS_3x2, adjoint=True))),
     OpDef(name="Cholesky", inputs=("x",), infer=_square_infer, attributes=CholeskyAttrs,
           backward=(_cholesky_grad,), forward=_cholesky_jvp,
           doc="lower L with L Lᵀ = x (Lᵀ when upper); x is read as its symmetric part, "
-              "and must be positive definite"),
+              "and must be positive definite",
+          checks=checks(sample(SPD_3x3), sample(SPD_3x3, upper=True))),
     OpDef(name="MatrixDeterminant", inputs=("x",), infer=_scalar_infer, functional="det",
           backward=(lambda g, out, x: g * out * _transposed_inverse(x),),
           forward=lambda tangents, out, x: out * _trace_of_inverse_times(x, tangents[0]),
-          doc="determinant of a square matrix"),
+          doc="determinant of a square matrix",
+          checks=checks(sample(MATRIX_3x3))),
     OpDef(name="LogAbsDeterminant", inputs=("x",), infer=_scalar_infer,
           backward=(lambda g, out, x: g * _transposed_inverse(x),),
           forward=lambda tangents, out, x: _trace_of_inverse_times(x, tangents[0]),
-          doc="log |det x| of a square matrix (logdet for positive definite x)"),
+          doc="log |det x| of a square matrix (logdet for positive definite x)",
+          checks=checks(sample(SPD_3x3), sample(MATRIX_3x3))),
     OpDef(name="LogMatrixDeterminant", inputs=("x",), composite=_sign_and_log_abs_det,
           functional="slogdet",
-          doc="(sign of det x, log |det x|); the sign has a zero derivative"),
+          doc="(sign of det x, log |det x|); the sign has a zero derivative",
+          checks=checks(sample(SPD_3x3))),
 ]

@@ -5,6 +5,7 @@ Rules use the output where that is cheaper and stabler (exp' = out, tan' = 1 + o
 from __future__ import annotations
 
 from ..core.opdef import NotDifferentiable
+from ..core.checkspec import checks, sample, x
 from .call import F
 from .families import unary
 
@@ -24,7 +25,8 @@ OPS = [
           domain=(-0.8, 0.8)),
     unary("Sign", NotDifferentiable(reason="Sign is piecewise constant: its derivative is 0 "
                                            "where it exists and undefined at 0"),
-          doc="-1, 0 or 1 by the sign of x", promotion="common"),
+          doc="-1, 0 or 1 by the sign of x", promotion="common",
+          checks=checks(sample(x(2, 3, both_signs=True)), derivative="none")),
 ]
 
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -33,7 +35,8 @@ OPS += [
     # |x|' is ±1 (a Select of ±g, whose own derivative is zero away from the kink), and 0 at
     # x = 0, as MindSpore and PyTorch define it
     unary("Abs", lambda g, out, x: F.select(x > 0.0, g, F.select(x < 0.0, -g, F.zeros_like(g))),
-          doc="|x|", promotion="common", domain=(0.3, 2.0)),
+          doc="|x|", promotion="common", domain=(0.3, 2.0),
+          checks=checks(sample(x(2, 3, both_signs=True)), sample(x(both_signs=True)))),
     unary("Erf", lambda g, out, x: g * F.exp(-(x * x)) * _TWO_OVER_SQRT_PI, doc="error function"),
     unary("Erfc", lambda g, out, x: g * F.exp(-(x * x)) * -_TWO_OVER_SQRT_PI,
           doc="complementary error function 1 - erf(x)"),

@@ -24,6 +24,8 @@ from ..core.dispatch import apply
 from ..core.errors import OpDtypeError, OpInputError
 from ..core.indexing import normalize_axes  # noqa: F401  (re-exported for op modules)
 from ..core.ir import AbstractValue
+from ..core import checkspec
+from ..core.checkspec import OpSpec
 from ..core.opdef import NotDifferentiable, OpDef
 
 
@@ -59,19 +61,33 @@ def same_dtype(names: tuple[str, ...], *avals: AbstractValue) -> dt.DType:
     return first
 
 
+# the checks a family's op gets unless it states its own: a matrix and a scalar (unary), and
+# broadcasting in both directions plus a scalar (binary)
+UNARY_CHECKS = checkspec.checks(checkspec.sample(checkspec.x(2, 3)),
+                                checkspec.sample(checkspec.x()))
+BINARY_CHECKS = checkspec.checks(checkspec.sample(checkspec.x(2, 3), checkspec.x(3)),
+                                 checkspec.sample(checkspec.x(), checkspec.x(2)),
+                                 checkspec.sample(checkspec.x(2, 1), checkspec.x(1, 3)))
+
+
 def unary(name: str, rule: Optional[Callable | NotDifferentiable], *, doc: str,
           domain: tuple[float, float] = (-2.0, 2.0), promotion: str = "float",
-          functional: Optional[str] = None) -> OpDef:
+          functional: Optional[str] = None, checks: Optional[OpSpec] = None) -> OpDef:
     """An elementwise op of one input: ``out = f(x)``, ``rule(g, out, x) -> dx``."""
+    if checks is None:
+        checks = UNARY_CHECKS if not isinstance(rule, NotDifferentiable) else \
+            UNARY_CHECKS.model_copy(update={"derivative": "none"})
     return OpDef(name=name, inputs=("x",),
                  infer=same_as_input if promotion == "float" else numeric_input,
                  backward=(rule,), forward=self_adjoint_jvp((rule,)),
-                 promotion=promotion, domain=domain, doc=doc, functional=functional)
+                 promotion=promotion, domain=domain, doc=doc, functional=functional,
+                 checks=checks)
 
 
 def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *, doc: str,
            domain: tuple[float, float] = (-2.0, 2.0), promotion: str = "common",
-           aliases: tuple[str, ...] = (), functional: Optional[str] = None) -> OpDef:
+           aliases: tuple[str, ...] = (), functional: Optional[str] = None,
+           checks: Optional[OpSpec] = None) -> OpDef:
     """An elementwise op of two broadcasting inputs: ``rule_x(g, out, x, y) -> dx``, same for y."""
 
     def infer(x: AbstractValue, y: AbstractValue) -> AbstractValue:
@@ -79,8 +95,9 @@ def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *,
         return AbstractValue(broadcast_shapes(x.shape, y.shape, names=("x", "y")), dtype)
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(rule_x, rule_y),
-                 forward=self_adjoint_jvp((rule_x, rule_y)), promotion=promotion, domain=domain, doc=doc, aliases=aliases,
-                 functional=functional)
+                 forward=self_adjoint_jvp((rule_x, rule_y)), promotion=promotion, domain=domain,
+                 doc=doc, aliases=aliases, functional=functional,
+                 checks=checks or BINARY_CHECKS)
 
 
 def comparison(name: str, *, doc: str) -> OpDef:
@@ -91,7 +108,7 @@ def comparison(name: str, *, doc: str) -> OpDef:
         return AbstractValue(broadcast_shapes(x.shape, y.shape, names=("x", "y")), dt.bool_)
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(None, None),
-                 promotion="common", doc=doc)
+                 promotion="common", doc=doc, checks=BINARY_CHECKS)
 
 
 # ---- forward-mode rules ------------------------------------------------------------------------

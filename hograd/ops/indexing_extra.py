@@ -16,6 +16,7 @@ from .. import dtype as dt
 from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
+from ..core.checkspec import checks, fixed, sample, x
 from .call import F
 
 
@@ -77,17 +78,26 @@ def _one_hot(indices, depth, on_value, off_value, *, axis):
 
 OPS = [
     OpDef(name="Argmax", inputs=("x",), infer=_arg_infer, attributes=ArgAttrs,
-          backward=(None,), doc="index of the largest element along axis (None: flattened)"),
+          backward=(None,), doc="index of the largest element along axis (None: flattened)",
+          checks=checks(sample(x(2, 3)), sample(x(2, 3), axis=None), derivative="zero",
+                        reason="an index is piecewise constant in the values: zero derivative")),
     OpDef(name="Argmin", inputs=("x",), infer=_arg_infer, attributes=ArgAttrs,
-          backward=(None,), doc="index of the smallest element along axis (None: flattened)"),
+          backward=(None,), doc="index of the smallest element along axis (None: flattened)",
+          checks=checks(sample(x(2, 3)), sample(x(3, 2), axis=0, keep_dims=True),
+                        derivative="zero",
+                        reason="an index is piecewise constant in the values: zero derivative")),
     OpDef(name="ArgMaxWithValue", inputs=("x",), composite=_with_value("argmax", "reduce_max"),
           attributes=ArgWithValueAttrs,
-          doc="(index, value) of the largest element along axis; the value differentiates"),
+          doc="(index, value) of the largest element along axis; the value differentiates",
+          checks=checks(sample(x(2, 3), axis=1), sample(x(3, 2), axis=0, keep_dims=True))),
     OpDef(name="ArgMinWithValue", inputs=("x",), composite=_with_value("argmin", "reduce_min"),
           attributes=ArgWithValueAttrs,
-          doc="(index, value) of the smallest element along axis; the value differentiates"),
+          doc="(index, value) of the smallest element along axis; the value differentiates",
+          checks=checks(sample(x(2, 3), axis=1), sample(x(3, 2), axis=0, keep_dims=True))),
     OpDef(name="OneHot", inputs=("indices", "depth", "on_value", "off_value"),
           composite=_one_hot, attributes=OneHotAttrs,
           doc="on_value where the position along axis equals the index, off_value elsewhere: "
-              "OneHot()(indices, depth, on_value, off_value)"),
+              "OneHot()(indices, depth, on_value, off_value)",
+          checks=checks(sample(fixed([0, 2, 1], "int64"), fixed(3, "int64"), x(), x()),
+                        sample(fixed([[1, 0]], "int64"), fixed(2, "int64"), x(), x(), axis=0))),
 ]

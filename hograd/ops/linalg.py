@@ -7,6 +7,7 @@ from pydantic import StrictBool
 from ..core.errors import OpDtypeError, OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
+from ..core.checkspec import checks, sample, x
 from .call import F
 from .families import broadcast_shapes, multilinear_jvp, same_dtype
 
@@ -137,13 +138,23 @@ OPS = [
     OpDef(name="MatMul", inputs=("a", "b"), infer=_matmul_infer, attributes=MatMulAttrs,
           backward=_product_grads("matmul"), forward=multilinear_jvp("MatMul"),
           functional="matmul",
-          doc="matrix product op(a) @ op(b), op transposing when transpose_a/transpose_b"),
+          doc="matrix product op(a) @ op(b), op transposing when transpose_a/transpose_b",
+          checks=checks(sample(x(2, 3), x(3, 4)), sample(x(3, 2), x(3, 4), transpose_a=True),
+                        sample(x(2, 3), x(4, 3), transpose_b=True),
+                        sample(x(3, 2), x(4, 3), transpose_a=True, transpose_b=True))),
     OpDef(name="BatchMatMul", inputs=("a", "b"), infer=_batch_matmul_infer,
           attributes=MatMulAttrs, backward=_product_grads("batch_matmul"),
           forward=multilinear_jvp("BatchMatMul"),
           functional="batch_matmul",
-          doc="matrix products over the last two axes, batch axes broadcast"),
+          doc="matrix products over the last two axes, batch axes broadcast",
+          checks=checks(sample(x(2, 2, 3), x(3, 4)),
+                        sample(x(1, 3, 2), x(2, 4, 3), transpose_a=True, transpose_b=True))),
     OpDef(name="Einsum", inputs=("operands",), variadic=True, infer=_einsum_infer,
           attributes=EinsumAttrs, backward_all=_einsum_grad, forward=multilinear_jvp("Einsum"),
-          doc="Einstein summation: Einsum('ij,jk->ik')((a, b)); no '...'"),
+          doc="Einstein summation: Einsum('ij,jk->ik')((a, b)); no '...'",
+          checks=checks(sample(x(2, 3), x(3, 2), tuple_input=True, equation="ij,jk->ik"),
+                        sample(x(2), x(3), tuple_input=True, equation="i,j->ij"),
+                        sample(x(3, 3), tuple_input=True, equation="ii->"),
+                        sample(x(2, 2, 3), x(2, 3, 2), tuple_input=True, equation="bij,bjk->bik"),
+                        sample(x(3, 2), tuple_input=True, equation="ij->i"))),
 ]

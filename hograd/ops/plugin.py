@@ -1,4 +1,6 @@
-"""hograd's own ops, registered through the same ``hograd_ops`` hook a third-party plugin uses."""
+"""hograd's own ops, registered through the same ``hograd_ops`` hook a third-party plugin uses.
+
+Each record carries everything about its op, its checks included (``OpDef.checks``)."""
 from __future__ import annotations
 
 from ..core.hookspecs import hookimpl
@@ -15,7 +17,6 @@ from .reduction import OPS as REDUCTION
 from .reshaping import OPS as RESHAPING
 from .rounding import OPS as ROUNDING
 from .selection import OPS as SELECTION
-from .specs import SPECS
 from .state import OPS as STATE
 from .structural import OPS as STRUCTURAL
 from .taylor_rules import with_taylor_rules
@@ -28,8 +29,3 @@ BUILTIN_OPS = with_taylor_rules(ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG +
 @hookimpl
 def hograd_ops():
     return list(BUILTIN_OPS)
-
-
-@hookimpl
-def hograd_op_specs():
-    return list(SPECS)

@@ -20,6 +20,7 @@ from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.trace import current_trace
+from ..core.checkspec import checks, sample
 from .reshaping import _as_int_tuple
 
 _global_seed = [0]
@@ -69,13 +70,19 @@ def _random_kernel(kind: str):
     return factory
 
 
+NOTHING_TO_DIFFERENTIATE = "a random op has no tensor inputs: there is nothing to differentiate"
+
 OPS = [
     OpDef(name="StandardNormal", inputs=(), infer=_random_infer, attributes=RandomAttrs,
           call_attributes=("shape",), backward=(), effect=True,
           kernel_factory=_random_kernel("normal"),
-          doc="float32 samples of N(0, 1) of the given shape: StandardNormal(seed=1)((2, 3))"),
+          doc="float32 samples of N(0, 1) of the given shape: StandardNormal(seed=1)((2, 3))",
+          checks=checks(sample(shape=(2, 3), seed=1), derivative="none",
+                        reason=NOTHING_TO_DIFFERENTIATE)),
     OpDef(name="UniformReal", inputs=(), infer=_random_infer, attributes=RandomAttrs,
           call_attributes=("shape",), backward=(), effect=True,
           kernel_factory=_random_kernel("uniform"),
-          doc="float32 samples of U[0, 1) of the given shape: UniformReal(seed=1)((2, 3))"),
+          doc="float32 samples of U[0, 1) of the given shape: UniformReal(seed=1)((2, 3))",
+          checks=checks(sample(shape=(2, 3), seed=1), derivative="none",
+                        reason=NOTHING_TO_DIFFERENTIATE)),
 ]

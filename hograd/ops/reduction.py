@@ -9,6 +9,7 @@ from .. import dtype as dt
 from ..core.indexing import Span, normalize_axes, whole
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
+from ..core.checkspec import checks, sample, x
 from .call import F
 from .families import linear_jvp, weighted_reduction_jvp
 
@@ -57,15 +58,27 @@ def _mean_grad(g, out, x, *, axis, keep_dims):
     return _spread(g, x, axis, keep_dims) / float(count)
 
 
+# the checks every reduction gets: all axes, one axis kept, two axes, and a scalar
+REDUCTION_CHECKS = checks(sample(x(2, 3)), sample(x(2, 3), axis=1, keep_dims=True),
+                          sample(x(3, 2, 2), axis=(0, 2)), sample(x()))
+
+
+def reduction(name: str, rule, *, doc: str, infer=_reduce_infer, forward=None,
+              **extra) -> OpDef:
+    """A reduction over ``axis`` (None for all, an int, a tuple), ``keep_dims`` optional,
+    called as ``Op(keep_dims)(x, axis)``: ``rule(g, out, x, *, axis, keep_dims) -> dx``."""
+    return OpDef(name=name, inputs=("x",), infer=infer, attributes=ReduceAttrs,
+                 call_attributes=("axis",), backward=(rule,), doc=doc,
+                 forward=forward or weighted_reduction_jvp(rule), checks=REDUCTION_CHECKS,
+                 **extra)
+
+
 OPS = [
-    OpDef(name="ReduceSum", inputs=("x",), infer=_counting_infer, attributes=ReduceAttrs,
-          call_attributes=("axis",),
-          backward=(lambda g, out, x, *, axis, keep_dims: _spread(g, x, axis, keep_dims),),
-          forward=linear_jvp("ReduceSum"), doc="sum over axis"),
-    OpDef(name="ReduceMean", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
-          call_attributes=("axis",), backward=(_mean_grad,), promotion="float",
-          forward=linear_jvp("ReduceMean"),
-          doc="mean over axis (integers become float32)"),
+    reduction("ReduceSum", lambda g, out, x, *, axis, keep_dims: _spread(g, x, axis, keep_dims),
+              infer=_counting_infer, forward=linear_jvp("ReduceSum"),
+              doc="sum over axis (over bools: the count, in int64)"),
+    reduction("ReduceMean", _mean_grad, promotion="float", forward=linear_jvp("ReduceMean"),
+              doc="mean over axis (integers become float32)"),
 ]
 
 
@@ -159,25 +172,24 @@ def _norm(x, *, axis, keep_dims, p):
 
 
 OPS += [
-    OpDef(name="LogSumExp", inputs=("x",), infer=_float_reduce_infer, attributes=ReduceAttrs,
-          call_attributes=("axis",), backward=(_logsumexp_grad,), functional="logsumexp",
-          forward=weighted_reduction_jvp(_logsumexp_grad),
-          doc="log(sum(exp(x))) over axis, computed without overflow"),
-    OpDef(name="ReduceMax", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
-          call_attributes=("axis",), backward=(_extremum_grad,), doc="max over axis",
-          forward=weighted_reduction_jvp(_extremum_grad)),
-    OpDef(name="ReduceMin", inputs=("x",), infer=_reduce_infer, attributes=ReduceAttrs,
-          call_attributes=("axis",), backward=(_extremum_grad,), doc="min over axis",
-          forward=weighted_reduction_jvp(_extremum_grad)),
+    reduction("LogSumExp", _logsumexp_grad, infer=_float_reduce_infer, functional="logsumexp",
+              doc="log(sum(exp(x))) over axis, computed without overflow"),
+    reduction("ReduceMax", _extremum_grad, doc="max over axis"),
+    reduction("ReduceMin", _extremum_grad, doc="min over axis"),
     OpDef(name="ReduceProd", inputs=("x",), attributes=ReduceAttrs, composite=_reduce_prod,
           call_attributes=("axis",), domain=(0.5, 1.5),
-          doc="product over axis (a tree of pairwise products: exact derivatives at zeros)"),
+          doc="product over axis (a tree of pairwise products: exact derivatives at zeros)",
+          checks=REDUCTION_CHECKS),
     OpDef(name="CumSum", inputs=("x",), infer=_cumsum_infer, attributes=CumSumAttrs,
           call_attributes=("axis",), functional="cumsum", forward=linear_jvp("CumSum"),
           # the adjoint of a running sum is the running sum in the other direction
           backward=(lambda g, out, x, *, axis, exclusive, reverse:
                     F.cumsum(g, axis=axis, exclusive=exclusive, reverse=not reverse),),
-          doc="running sum along axis (exclusive: without the element; reverse: from the end)"),
+          doc="running sum along axis (exclusive: without the element; reverse: from the end)",
+          checks=checks(sample(x(2, 3), axis=1),
+                        sample(x(3, 2), axis=0, exclusive=True, reverse=True))),
     OpDef(name="Norm", inputs=("x",), attributes=NormAttrs, composite=_norm,
-          doc="p-norm (p = 1 or 2) over axis: sqrt(sum(x²)) or sum(|x|)"),
+          doc="p-norm (p = 1 or 2) over axis: sqrt(sum(x²)) or sum(|x|)",
+          checks=checks(sample(x(2, 3), axis=1),
+                        sample(x(2, 3, low=0.3, both_signs=True), p=1))),
 ]

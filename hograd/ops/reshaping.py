@@ -10,9 +10,10 @@ import numpy as np
 from pydantic import BeforeValidator, field_validator
 
 from ..core.errors import OpDtypeError, OpInputError
-from ..core.indexing import Span, as_index_item, indexed_shape, named_axes, whole
+from ..core.indexing import NewAxis, Span, Take, as_index_item, indexed_shape, named_axes, whole
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
+from ..core.checkspec import checks, fixed, sample, x
 from .call import F
 from .families import broadcast_shapes, linear_jvp
 
@@ -128,31 +129,40 @@ def _getitem_adjoint_infer(g: AbstractValue, *, index: tuple, shape: tuple) -> A
     return AbstractValue(tuple(shape), g.dtype)
 
 
+INDICES = fixed([[0, 3], [3, 1]], "int64")
+
 OPS = [
     OpDef(name="Reshape", inputs=("x",), infer=_reshape_infer, attributes=ShapeAttrs,
           call_attributes=("shape",), doc="the same elements in a new shape (one size may be -1)",
           forward=linear_jvp("Reshape"),
-          backward=(lambda g, out, x, *, shape: F.reshape(g, x.shape),)),
+          backward=(lambda g, out, x, *, shape: F.reshape(g, x.shape),),
+          checks=checks(sample(x(2, 3), shape=(3, -1)), sample(x(), shape=(1, 1)))),
     OpDef(name="Transpose", inputs=("x",), infer=_transpose_infer, attributes=PermAttrs,
           call_attributes=("perm",), backward=(_transpose_grad,), doc="permute axes",
-          forward=linear_jvp("Transpose")),
+          forward=linear_jvp("Transpose"),
+          checks=checks(sample(x(2, 3), perm=(1, 0)), sample(x(2, 3, 2), perm=(2, 0, 1)))),
     OpDef(name="ExpandDims", inputs=("x",), infer=_expand_dims_infer, attributes=AxisAttrs,
           call_attributes=("axis",), doc="insert an axis of size 1",
           forward=linear_jvp("ExpandDims"),
-          backward=(lambda g, out, x, *, axis: F.reshape(g, x.shape),)),
+          backward=(lambda g, out, x, *, axis: F.reshape(g, x.shape),),
+          checks=checks(sample(x(2, 3), axis=1), sample(x(2), axis=-1))),
     # the transformer sums a cotangent back over broadcast axes, so the rule passes g through
     OpDef(name="BroadcastTo", inputs=("x",), infer=_broadcast_to_infer, attributes=ShapeAttrs,
           doc="broadcast to shape (-1 keeps a dimension)", forward=linear_jvp("BroadcastTo"),
-          backward=(lambda g, out, x, *, shape: g,)),
+          backward=(lambda g, out, x, *, shape: g,),
+          checks=checks(sample(x(2, 1), shape=(4, 2, 3)), sample(x(), shape=(2,)))),
     OpDef(name="GetItem", inputs=("x",), infer=_getitem_infer, attributes=IndexAttrs,
           doc="basic indexing and slicing: x[index]", forward=linear_jvp("GetItem"),
           backward=(lambda g, out, x, *, index: F.get_item_adjoint(g, index=index,
-                                                                   shape=x.shape),)),
+                                                                   shape=x.shape),),
+          checks=checks(sample(x(3, 4), index=(Take(1), Span(0, 4, 2))),
+                        sample(x(2, 3), index=(NewAxis(), Span(1, 2, 1), Span(0, 3, 1))))),
     OpDef(name="GetItemAdjoint", inputs=("g",), infer=_getitem_adjoint_infer, exposed=False,
           attributes=IndexAdjointAttrs,
           doc="zeros of shape with g placed at index: the adjoint of GetItem",
           forward=linear_jvp("GetItemAdjoint"),
-          backward=(lambda g, out, x, *, index, shape: F.get_item(g, index=index),)),
+          backward=(lambda g, out, x, *, index, shape: F.get_item(g, index=index),),
+          checks=checks(sample(x(2), index=(Span(1, 3, 1),), shape=(4,)))),
 ]
 
 
@@ -295,30 +305,41 @@ def _gather_adjoint_infer(g: AbstractValue, indices: AbstractValue, *, axis: int
 
 OPS += [
     OpDef(name="Squeeze", inputs=("x",), attributes=OptionalAxesAttrs, composite=_squeeze,
-          doc="drop axes of size 1 (all, or those named)"),
+          doc="drop axes of size 1 (all, or those named)",
+          checks=checks(sample(x(2, 1, 3)), sample(x(1, 3, 1), axis=0))),
     OpDef(name="Tile", inputs=("x",), attributes=TileAttrs, composite=_tile,
           call_attributes=("multiples",),
-          doc="repeat x multiples[i] times along axis i"),
+          doc="repeat x multiples[i] times along axis i",
+          checks=checks(sample(x(2, 3), multiples=(2, 1, 2)))),
     OpDef(name="Pad", inputs=("x",), attributes=PadAttrs, composite=_pad,
-          doc="pad with zeros: paddings holds (before, after) per axis"),
+          doc="pad with zeros: paddings holds (before, after) per axis",
+          checks=checks(sample(x(2, 3), paddings=((1, 0), (2, 1))))),
     OpDef(name="Concat", inputs=("xs",), variadic=True, infer=_concat_infer,
           attributes=ConcatAttrs, backward_all=_concat_grad, forward=linear_jvp("Concat"),
-          doc="join tensors along axis: Concat(axis)((x, y))"),
+          doc="join tensors along axis: Concat(axis)((x, y))",
+          checks=checks(sample(x(2, 3), x(2, 2), tuple_input=True, axis=1),
+                        sample(x(1, 2), x(2, 2), x(1, 2), tuple_input=True, axis=0))),
     OpDef(name="Stack", inputs=("xs",), variadic=True, attributes=ConcatAttrs, composite=_stack,
-          doc="stack tensors along a new axis: Stack(axis)((x, y))"),
+          doc="stack tensors along a new axis: Stack(axis)((x, y))",
+          checks=checks(sample(x(2, 3), x(2, 3), tuple_input=True, axis=0),
+                        sample(x(2), x(2), tuple_input=True, axis=-1))),
     OpDef(name="Split", inputs=("x",), attributes=SplitAttrs, composite=_split,
-          doc="a tuple of output_num equal parts along axis"),
+          doc="a tuple of output_num equal parts along axis",
+          checks=checks(sample(x(2, 4), axis=1, output_num=2),
+                        sample(x(3, 2), axis=0, output_num=3))),
     OpDef(name="Gather", inputs=("params", "indices"), infer=_gather_infer,
           attributes=GatherAttrs, call_attributes=("axis",),
           backward=(lambda g, out, params, indices, *, axis:
                     F.gather_adjoint(g, indices, axis=axis, shape=params.shape), None),
           forward=linear_jvp("Gather"),
-          doc="take slices of params along axis at integer indices: Gather()(params, idx, axis)"),
+          doc="take slices of params along axis at integer indices: Gather()(params, idx, axis)",
+          checks=checks(sample(x(2, 4), INDICES, axis=1), sample(x(4), INDICES, axis=0))),
     OpDef(name="GatherAdjoint", inputs=("g", "indices"), infer=_gather_adjoint_infer,
           exposed=False,
           attributes=GatherAdjointAttrs,
           backward=(lambda g, out, x, indices, *, axis, shape: F.gather(g, indices, axis=axis),
                     None),
           forward=linear_jvp("GatherAdjoint"),
-          doc="zeros of shape with g added at the gathered positions: the adjoint of Gather"),
+          doc="zeros of shape with g added at the gathered positions: the adjoint of Gather",
+          checks=checks(sample(x(2, 2, 2), INDICES, axis=1, shape=(2, 4)))),
 ]

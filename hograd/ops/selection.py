@@ -5,6 +5,7 @@ from .. import dtype as dt
 from ..core.errors import OpDtypeError
 from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
+from ..core.checkspec import checks, fixed, sample, x
 from .call import F
 from .families import broadcast_shapes, comparison, linear_jvp, same_dtype
 
@@ -22,6 +23,8 @@ def _select_infer(condition: AbstractValue, x: AbstractValue, y: AbstractValue) 
     return AbstractValue(shape, dtype)
 
 
+BOOL_2x3 = fixed([[True, False, True], [False, False, True]], "bool")
+
 OPS = [
     comparison("Equal", doc="x == y"),
     comparison("NotEqual", doc="x != y"),
@@ -34,12 +37,17 @@ OPS = [
           backward=(None,
                     lambda g, out, c, x, y: F.select(c, g, F.zeros_like(g)),
                     lambda g, out, c, x, y: F.select(c, F.zeros_like(g), g)),
-          forward=linear_jvp("Select"), doc="x where condition holds, else y (broadcasting)"),
+          forward=linear_jvp("Select"), doc="x where condition holds, else y (broadcasting)",
+          checks=checks(sample(BOOL_2x3, x(2, 3), x(3)))),
     OpDef(name="Cast", inputs=("x",), infer=lambda x, *, dtype: AbstractValue(x.shape, dtype),
           attributes=CastAttrs, call_attributes=("dtype",),
           # the transformer casts the cotangent back to the input's dtype
           backward=(lambda g, out, x, *, dtype: g,), forward=linear_jvp("Cast"),
-          doc="convert to dtype: Cast()(x, dtype)"),
+          doc="convert to dtype: Cast()(x, dtype)",
+          checks=checks(sample(x(2, 3), dtype="float64"), sample(x(2, 3), dtype="float32"),
+                        eps=1e-2, rtol=1e-4, atol=1e-6)),
     OpDef(name="StopGradient", inputs=("x",), infer=lambda x: x, backward=(None,),
-          doc="x, with a zero derivative"),
+          doc="x, with a zero derivative",
+          checks=checks(sample(x(2, 3)), derivative="zero",
+                        reason="stop_gradient's derivative is zero by definition")),
 ]

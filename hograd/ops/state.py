@@ -18,6 +18,7 @@ from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.trace import current_trace
+from ..core.checkspec import checks, sample, x
 
 
 class AssignTarget:
@@ -89,5 +90,6 @@ OPS = [
           effect=True, kernel_factory=_assign_kernel, internal=True,
           doc="Assign's node: writes its input into the Parameter named by target"),
     OpDef(name="Depend", inputs=("value", "expr"), composite=lambda value, expr: value,
-          doc="value, after expr (MindSpore's ordering of side effects; a pass-through here)"),
+          doc="value, after expr (MindSpore's ordering of side effects; a pass-through here)",
+          checks=checks(sample(x(2, 3), x(3)))),
 ]

@@ -1,9 +1,10 @@
 """Kernels written once against an array namespace ``xp``: numpy, cupy, torch (through
 array-api-compat), or anything that follows the Python array API standard.
 
-``kernels_for(xp)`` returns ``{op name: kernel}`` using only the standard; the few ops the
-standard lacks (erf, erfc and einsum) come from ``special_kernels`` with each device's own
-functions. A device plugin binds both to its array module and overrides only what differs.
+``kernels_for(xp)`` returns ``{op name: kernel}`` using only the standard. The few ops the
+standard lacks come from each device's *native table* (``{op name: function}``: today ``Erf``,
+``Erfc`` and ``Einsum``), which ``device_kernels(device, xp, native)`` lays over the standard
+ones; a new op without an array-API kernel is one more entry in each device's native table.
 Kernels take arrays and the op's attributes as keywords and return one array of the dtype the
 op's shape rule states.
 """
@@ -210,16 +211,20 @@ def linalg_kernels(xp) -> dict:
             "LogAbsDeterminant": lambda x: linalg.slogdet(x)[1]}
 
 
-def special_kernels(xp, *, erf: Callable, erfc: Callable, einsum: Callable) -> dict[str, Callable]:
-    """The kernels the array API standard cannot express, from a device's own functions.
+# native ops the standard cannot express, and the kernels built on them
+NATIVE_OPS = ("Erf", "Erfc", "Einsum")
 
-    ``erf``/``erfc`` map an array to an array of the same dtype; ``einsum(equation, *arrays)``.
+
+def native_kernels(xp, native: dict[str, Callable]) -> dict[str, Callable]:
+    """A device's native table as kernels, with what derives from it (GeLU from Erf).
+
+    ``native["Erf"]``/``["Erfc"]`` map an array to one of the same dtype;
+    ``native["Einsum"](*arrays, equation=...)``.
     """
-    def gelu(x):
-        return x * 0.5 * (erf(x * 0.7071067811865476) + 1)
-
-    table = {"Erf": erf, "Erfc": erfc, "GeLU": gelu,
-             "Einsum": lambda *xs, equation: einsum(equation, *xs)}
+    table = dict(native)
+    if "Erf" in native:
+        erf = native["Erf"]
+        table["GeLU"] = lambda x: x * 0.5 * (erf(x * 0.7071067811865476) + 1)
     return {name: _returns_array(xp, kernel) for name, kernel in table.items()}
 
 
@@ -231,9 +236,9 @@ def _returns_array(xp, kernel: Callable) -> Callable:
     return kernel_returning_array
 
 
-def device_kernels(device: str, xp, *, erf: Callable, erfc: Callable,
-                   einsum: Callable) -> list:
-    """Every built-in op's kernel for ``device``, bound to the array namespace ``xp``."""
+def device_kernels(device: str, xp, native: dict[str, Callable]) -> list:
+    """Every built-in op's kernel for ``device``: the array-API kernels bound to ``xp``, with
+    the device's native table (``NATIVE_OPS``) laid over them."""
     from ..core.device import KernelSpec
-    table = kernels_for(xp) | special_kernels(xp, erf=erf, erfc=erfc, einsum=einsum)
+    table = kernels_for(xp) | native_kernels(xp, native)
     return [KernelSpec(op=name, device=device, fn=fn) for name, fn in table.items()]

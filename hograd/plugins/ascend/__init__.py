@@ -36,8 +36,9 @@ def probe():
 def torch_kernels(device: str, torch) -> list:
     """Kernels for ``device``: array-API code on array-api-compat's torch namespace."""
     from array_api_compat import torch as xp
-    return device_kernels(device, xp, erf=torch.special.erf, erfc=torch.special.erfc,
-                          einsum=torch.einsum)
+    return device_kernels(device, xp, {
+        "Erf": torch.special.erf, "Erfc": torch.special.erfc,
+        "Einsum": lambda *arrays, equation: torch.einsum(equation, *arrays)})
 
 
 def torch_device_spec(name: str, torch, where: str, *, aliases=(), dtypes=None) -> DeviceSpec:

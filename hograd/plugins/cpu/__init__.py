@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 
-from ...core.device import DeviceSpec, KernelSpec
+from ...core.device import DeviceSpec
 from ...core.hookspecs import hookimpl
-from ..array_kernels import kernels_for, special_kernels
+from ..array_kernels import device_kernels
 
 DEVICE = DeviceSpec(name="cpu", aliases=("CPU",), present=True,
                     to_device=np.asarray, to_host=np.asarray)
@@ -27,11 +27,11 @@ def _elementwise_from_math(fn):
     return kernel
 
 
-KERNELS = kernels_for(np) | special_kernels(np, erf=_elementwise_from_math(math.erf),
-                                            erfc=_elementwise_from_math(math.erfc),
-                                            einsum=np.einsum)
+# the ops the array API standard lacks, from numpy and the math module
+NATIVE = {"Erf": _elementwise_from_math(math.erf), "Erfc": _elementwise_from_math(math.erfc),
+          "Einsum": lambda *arrays, equation: np.einsum(equation, *arrays)}
 
 
 @hookimpl
 def hograd_kernels():
-    return [KernelSpec(op=name, device=DEVICE.name, fn=fn) for name, fn in KERNELS.items()]
+    return device_kernels(DEVICE.name, np, NATIVE)

@@ -47,7 +47,9 @@ def cupy_kernels(cupy) -> list:
     """The GPU kernels: array-API code on array-api-compat's cupy namespace, cupy specials."""
     from array_api_compat import cupy as xp
     from cupyx.scipy.special import erf, erfc
-    return device_kernels("gpu", xp, erf=erf, erfc=erfc, einsum=cupy.einsum)
+    return device_kernels("gpu", xp, {"Erf": erf, "Erfc": erfc,
+                                      "Einsum": lambda *arrays, equation: cupy.einsum(
+                                          equation, *arrays)})
 
 
 @hookimpl

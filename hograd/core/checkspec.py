@@ -1,9 +1,11 @@
-"""Check specifications, one per op, in the spirit of PyTorch's OpInfo: data, not code.
+"""How an op is checked, in the spirit of PyTorch's OpInfo: data, not code, held in the op's
+own record (``OpDef.checks``).
 
 An ``OpSpec`` names sample inputs (shapes — broadcasting and scalars among them — a domain to
 draw from, or fixed values for indices and conditions), the attributes to call the op with, the
-derivative order the op claims, and the orders expected to fail with their reasons. Plugins
-supply specs for their ops through the ``hograd_op_specs`` hook.
+derivative order the op claims, and the orders expected to fail with their reasons. The family
+helpers (``unary``, ``binary``, ``reduction``, ...) give their ops default checks, so most ops
+write none. A plugin may also check another plugin's op through the ``hograd_op_specs`` hook.
 """
 from __future__ import annotations
 
@@ -55,7 +57,8 @@ class OpSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    op: str
+    # the op's name; None in an op's own record (the record names it)
+    op: Optional[str] = None
     samples: tuple[Sample, ...]
     # "checked": derivatives are compared with finite differences; "zero": the derivative is
     # zero by definition (stop_gradient), checked to be exactly zero; "none": the op is not
@@ -89,4 +92,10 @@ def sample(*inputs: SampleInput, tuple_input: bool = False, **attrs: Any) -> Sam
 
 
 def spec(op: str, *samples: Sample, **claims: Any) -> OpSpec:
+    """Checks of the op named ``op`` (for the ``hograd_op_specs`` hook)."""
     return OpSpec(op=op, samples=samples, **claims)
+
+
+def checks(*samples: Sample, **claims: Any) -> OpSpec:
+    """An op's own checks, for its record: ``OpDef(..., checks=checks(sample(x(2, 3))))``."""
+    return OpSpec(samples=samples, **claims)

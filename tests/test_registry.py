@@ -111,3 +111,19 @@ def test_an_ops_checks_come_with_its_record_and_a_second_spec_is_refused(scratch
         scratch_registry.add_spec(spec("Sin", sample(x(2))), "checker-plugin")
     assert registry().op("Sign").checks.reason.startswith("Sign is piecewise constant")
     assert checks(sample(x(2))).op is None
+
+
+def test_core_needs_ops_by_role_and_a_plugin_cannot_take_a_role_silently(scratch_registry):
+    from hograd.core.roles import ROLES
+    from hograd.extend import OpDef
+    assert set(registry().roles) == set(ROLES)  # the op library fills every role core names
+    assert registry().role("add").name == "Add" and registry().role("fill").name == "Fill"
+    rival = OpDef(name="OtherAdd", inputs=("x", "y"), infer=lambda x, y: x,
+                  backward=(None, None), roles=("add",))
+    with pytest.raises(PluginError, match="claims role 'add', which op 'Add' of plugin "
+                                          "'builtin_ops' fills"):
+        scratch_registry.add_op(rival, "rival")
+    with pytest.raises(PluginError, match="unknown role 'modulo'"):
+        scratch_registry.add_op(OpDef(name="Odd", inputs=("x",), infer=lambda x: x,
+                                      backward=(None,), roles=("modulo",)), "rival")
+

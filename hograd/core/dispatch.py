@@ -16,6 +16,7 @@ from .errors import (GuardFailure, HogradError, KernelContractError, OpDtypeErro
 from .ir import freeze_attrs
 from .opdef import OpDef
 from .registry import registry
+from .roles import role
 from .trace import current_trace, grad_depth
 
 
@@ -141,7 +142,7 @@ def _as_tensors(opdef: OpDef, inputs: Sequence[Any]) -> list:
         if not isinstance(x, Tensor):
             x = _scalar_tensor(opdef, i, x, target if i in promoted else None)
         elif i in promoted and x.dtype is not target:
-            x = apply("Cast", (x,), {"dtype": target}, validated=True)
+            x = apply(role("cast"), (x,), {"dtype": target}, validated=True)
         out.append(x)
     return out
 

@@ -21,6 +21,7 @@ from .ir import AbstractValue, Var
 from .opdef import NotDifferentiable
 from .passes import simplify
 from .registry import registry
+from .roles import role
 from .trace import ClosedGraph, Trace
 
 
@@ -90,13 +91,13 @@ def push_tangents(graph, primal: Sequence[Any], tangents: dict[Var, Any], device
 def fit(tangent, aval: AbstractValue):
     """A rule's tangent with the output's shape (a smaller one broadcasts) and dtype."""
     if tangent.shape != aval.shape:
-        tangent = apply("BroadcastTo", (tangent,), {"shape": aval.shape})
+        tangent = apply(role("broadcast_to"), (tangent,), {"shape": aval.shape})
     if tangent.dtype is not aval.dtype:
-        tangent = apply("Cast", (tangent,), {"dtype": aval.dtype})
+        tangent = apply(role("cast"), (tangent,), {"dtype": aval.dtype})
     return tangent
 
 
 def zeros(aval: AbstractValue):
     """A zero tangent of ``aval``."""
-    return apply("Fill", (), {"shape": aval.shape, "dtype": aval.dtype, "value": 0.0
+    return apply(role("fill"), (), {"shape": aval.shape, "dtype": aval.dtype, "value": 0.0
                               if aval.dtype.is_float else 0 if aval.dtype.is_integer else False})

@@ -31,6 +31,7 @@ from .grad import GradOperation, _count_leaves, _gradient_like, _name
 from .ir import Graph
 from .pytree import TENSOR, flatten, unflatten
 from .replay import call_graph
+from .roles import role
 from .trace import ClosedGraph, Trace, carries_derivative, current_trace, grad_scope
 from .transform import vjp_graph
 
@@ -121,7 +122,7 @@ class _Traced:
 
     def aux(self, values: list) -> tuple:
         """The auxiliary outputs, undifferentiated (a derivative taken outside passes none)."""
-        rest = [apply("StopGradient", (v,)) for v in values[self.n_differentiated:]]
+        rest = [apply(role("stop_gradient"), (v,)) for v in values[self.n_differentiated:]]
         return unflatten(("tuple", self.aux_structures), rest)
 
 
@@ -302,7 +303,7 @@ def _jvp_body(fn: Callable, has_aux: bool, primals: tuple, tangents: tuple) -> t
     wrt = list(range(len(primals)))
     traced = _Traced(fn, primals, set(wrt), has_aux=has_aux, what="jvp")
     derived = jvp_graph(traced.differentiated_graph, wrt, traced.device)
-    seeds = [t if t.dtype is x.dtype else apply("Cast", (t,), {"dtype": x.dtype})
+    seeds = [t if t.dtype is x.dtype else apply(role("cast"), (t,), {"dtype": x.dtype})
              for t, x in zip(tangents, primals)]
     results = call_graph(derived.graph, [*traced.bound, *seeds, *derived.captured])
     n = traced.n_differentiated
@@ -348,7 +349,7 @@ def vjp(fn: Callable, *inputs: Any, weights: Any = None, has_aux: bool = False) 
         if not isinstance(outputs, (tuple, list)) or len(outputs) < 2:
             raise GradArgumentError(f"vjp(has_aux=True): {_name(fn)} must return more than one "
                                     f"output (the first is differentiated)")
-        aux = tuple(apply("StopGradient", (o,)) for o in outputs[1:])
+        aux = tuple(apply(role("stop_gradient"), (o,)) for o in outputs[1:])
         outputs = outputs[0]
     grad_op = _VJP_OPS[bool(weight_tuple)]
     gradient = (grad_op(differentiated, weight_tuple[0] if single else weight_tuple)
@@ -442,8 +443,8 @@ def _basis(aval, element: int | None):
 
 def _assemble(pieces: list, out_shape: tuple, in_shape: tuple, rows_first: bool):
     """The Jacobian block ``out_shape + in_shape`` from per-element rows or columns."""
-    stacked = apply("Stack", pieces, {"axis": 0 if rows_first else -1})
-    return apply("Reshape", (stacked,), {"shape": tuple(out_shape) + tuple(in_shape)})
+    stacked = apply(role("stack"), pieces, {"axis": 0 if rows_first else -1})
+    return apply(role("reshape"), (stacked,), {"shape": tuple(out_shape) + tuple(in_shape)})
 
 
 def jacfwd(fn: Callable, grad_position: Any = 0, has_aux: bool = False) -> Callable:

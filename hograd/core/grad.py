@@ -18,6 +18,7 @@ from .errors import GradArgumentError, TracingError
 from .executor import compile_graph
 from .pytree import TENSOR, flatten, signature, unflatten
 from .replay import call_graph
+from .roles import role
 from .trace import ClosedGraph, Trace, carries_derivative, current_trace, grad_scope
 from .transform import vjp_graph
 
@@ -221,7 +222,7 @@ class GradFunction:
                     f"GradOperation(sens_param=True): sens[{index}] has shape {given.shape} but "
                     f"output {index} of {_name(self.fn)} has shape {out_var.aval.shape}")
             if given.dtype is not out_var.aval.dtype:
-                given = apply("Cast", (given,), {"dtype": out_var.aval.dtype})
+                given = apply(role("cast"), (given,), {"dtype": out_var.aval.dtype})
             fixed.append(given)
         return fixed
 

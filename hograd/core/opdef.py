@@ -78,6 +78,11 @@ class OpDef(BaseModel):
     exposed: bool = True
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    # what core needs of it, by role (core/roles.py): "add", "cast", "fill", ...
+    roles: tuple[str, ...] = ()
+    # algebraic rewrites of a node of this op, tried in order by the simplifier
+    # (core/passes.py): rule(match, node) -> a variable, a replacement node, or None
+    rewrites: tuple[Callable[..., Any], ...] = ()
     # how the capability checks exercise it: sample inputs, the order claimed, expected failures
     # (most ops get theirs from their family helper); None: the op is reported unchecked
     checks: Optional[OpSpec] = None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .ir import Graph, Node, Var
 from .registry import registry
+from .roles import role
 
 
 def dead_code_elimination(graph: Graph) -> Graph:
@@ -38,104 +39,29 @@ def common_subexpression_elimination(graph: Graph) -> Graph:
     return Graph(graph.inputs, tuple(nodes), outputs)
 
 
-# ---- algebraic simplification, as a table ---------------------------------------------------------
-# Each rule ``rule(m, node)`` sees a node whose inputs are already simplified, through ``m``:
-# ``m.fill(v)`` is the scalar a float variable is filled with (a Fill node) or None, ``m.op(v)``
-# the node that defined it.
-# A rule answers with an existing variable to use instead, a replacement (op, inputs, attrs), or
-# None. A rule only returns a variable of the node's exact shape and dtype, and replacements
-# are Fills of the node's own abstract value, so no rule changes what a graph computes.
-def _filled(node: Node, value: float) -> tuple:
-    aval = node.out.aval
-    return ("Fill", (), (("dtype", aval.dtype), ("shape", aval.shape), ("value", float(value))))
-
-
-def _keep(var: Var, node: Node):
-    """``var`` in place of ``node``, if it has the node's shape and dtype."""
-    return var if var.aval == node.out.aval else None
-
-
-def _both_filled(m, node: Node, combine):
-    a, b = m.fill(node.inputs[0]), m.fill(node.inputs[1])
-    return _filled(node, combine(a, b)) if a is not None and b is not None else None
-
-
-def _negated(var: Var, node: Node):
-    return ("Neg", (var,), ()) if var.aval == node.out.aval else None
-
-
-def _moved_fill(m, node: Node):
-    """A filled value reshaped, broadcast, cast or averaged is still filled with it."""
-    value = m.fill(node.inputs[0])
-    return _filled(node, value) if value is not None and node.out.aval.dtype.is_float else None
-
-
-def _summed_fill(m, node: Node):
-    value = m.fill(node.inputs[0])
-    if value is None or not node.out.aval.dtype.is_float:
-        return None
-    return _filled(node, value * (node.inputs[0].aval.size // max(node.out.aval.size, 1)))
-
-
-def _double_negation(m, node: Node):
-    inner = m.op(node.inputs[0])
-    return inner.inputs[0] if inner is not None and inner.op == "Neg" else None
-
-
-RULES: dict[str, list] = {
-    "Mul": [
-        lambda m, n: _both_filled(m, n, lambda a, b: a * b),                    # c₁·c₂ → c
-        lambda m, n: _filled(n, 0.0) if 0 in (m.fill(n.inputs[0]), m.fill(n.inputs[1]))
-        else None,                                                              # 0·x → 0
-        lambda m, n: _keep(n.inputs[1], n) if m.fill(n.inputs[0]) == 1 else None,  # 1·x → x
-        lambda m, n: _keep(n.inputs[0], n) if m.fill(n.inputs[1]) == 1 else None,  # x·1 → x
-        lambda m, n: _negated(n.inputs[1], n) if m.fill(n.inputs[0]) == -1 else None,  # -1·x
-        lambda m, n: _negated(n.inputs[0], n) if m.fill(n.inputs[1]) == -1 else None,  # x·-1
-    ],
-    "Add": [
-        lambda m, n: _both_filled(m, n, lambda a, b: a + b),                    # c₁+c₂ → c
-        lambda m, n: _keep(n.inputs[1], n) if m.fill(n.inputs[0]) == 0 else None,  # 0+x → x
-        lambda m, n: _keep(n.inputs[0], n) if m.fill(n.inputs[1]) == 0 else None,  # x+0 → x
-    ],
-    "Sub": [
-        lambda m, n: _both_filled(m, n, lambda a, b: a - b),                    # c₁-c₂ → c
-        lambda m, n: _keep(n.inputs[0], n) if m.fill(n.inputs[1]) == 0 else None,  # x-0 → x
-        lambda m, n: _negated(n.inputs[1], n) if m.fill(n.inputs[0]) == 0 else None,  # 0-x
-    ],
-    "RealDiv": [
-        lambda m, n: _both_filled(m, n, lambda a, b: a / b) if m.fill(n.inputs[1]) else None,
-        lambda m, n: _keep(n.inputs[0], n) if m.fill(n.inputs[1]) == 1 else None,  # x/1 → x
-    ],
-    "Neg": [
-        lambda m, n: _filled(n, -m.fill(n.inputs[0])) if m.fill(n.inputs[0]) is not None
-        else None,                                                              # -c → c'
-        _double_negation,                                                       # --x → x
-    ],
-    **{op: [_moved_fill] for op in ("BroadcastTo", "Reshape", "ExpandDims", "Transpose",
-                                    "ReduceMean", "Cast")},
-    "ReduceSum": [_summed_fill],
-}
-
-
+# ---- algebraic simplification, from each op's own rewrites (``OpDef.rewrites``) ------------------
 class _Match:
     """What rules may ask about a variable: its filled value, the node that defined it."""
 
     def __init__(self) -> None:
         self.defining: dict[Var, Node] = {}
+        self.fill_op = role("fill").name
 
     def op(self, var: Var) -> Node | None:
         return self.defining.get(var)
 
     def fill(self, var: Var):
         node = self.defining.get(var)
-        if node is None or node.op != "Fill":
+        if node is None or node.op != self.fill_op:
             return None
         value = node.attr_dict["value"]
         return None if isinstance(value, bool) or not node.out.aval.dtype.is_float else value
 
 
 def algebraic_simplification(graph: Graph) -> Graph:
-    """Apply ``RULES`` in one forward sweep (rewrites of rewrites are seen, being earlier)."""
+    """Apply each node's op's rewrites in one forward sweep (rewrites of rewrites are seen,
+    being earlier); the building blocks are in ops/rewrites.py."""
+    ops = registry().ops
     match = _Match()
     renamed: dict[Var, Var] = {}
     nodes: list[Node] = []
@@ -143,7 +69,7 @@ def algebraic_simplification(graph: Graph) -> Graph:
         inputs = tuple(renamed.get(v, v) for v in node.inputs)
         if inputs != node.inputs:
             node = Node(node.op, inputs, node.attrs, node.out)
-        for rule in RULES.get(node.op, ()):
+        for rule in ops[node.op].rewrites:
             result = rule(match, node)
             if result is None:
                 continue

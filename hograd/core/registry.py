@@ -36,6 +36,8 @@ class Registry:
         self.function_owner: dict[str, str] = {}
         # (plugin, what it replaced), in load order
         self.overrides: list[tuple[str, str]] = []
+        # core role (core/roles.py) -> the op that fills it
+        self.roles: dict[str, OpDef] = {}
         self._factory_kernels: dict[tuple[str, str], Callable] = {}
 
     def copy(self) -> "Registry":
@@ -76,6 +78,18 @@ class Registry:
             self.ops[name] = op
             self.op_provider[name] = provider
         self.function_owner[op.functional_name] = op.name
+        for role_name in op.roles:
+            from .roles import ROLES
+            if role_name not in ROLES:
+                raise PluginError(f"op {op.name!r} from plugin {provider!r} claims unknown role "
+                                  f"{role_name!r}; core's roles are {', '.join(ROLES)}")
+            holder = self.roles.get(role_name)
+            if holder is not None and holder.name != op.name and not op.override:
+                raise PluginError(f"op {op.name!r} from plugin {provider!r} claims role "
+                                  f"{role_name!r}, which op {holder.name!r} of plugin "
+                                  f"{self.op_provider[holder.name]!r} fills; set override=True "
+                                  f"to take it over")
+            self.roles[role_name] = op
         if op.checks is not None:  # an op's checks are part of its record
             self.specs[op.name] = op.checks
             self.spec_provider[op.name] = provider
@@ -136,6 +150,14 @@ class Registry:
             close = difflib.get_close_matches(name, self.ops, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise UnknownOpError(f"no op named {name!r} is registered{hint}") from None
+
+    def role(self, name: str) -> OpDef:
+        """The op filling core role ``name`` (core/roles.py)."""
+        op = self.roles.get(name)
+        if op is None:
+            raise PluginError(f"no loaded op fills core's role {name!r}; hograd's own op plugin "
+                              f"(builtin_ops) gives every role: is it disabled or broken?")
+        return op
 
     def device(self, target: str, *, require_present: bool = True) -> DeviceSpec:
         """Resolve a device target, case-insensitively and through aliases."""

@@ -16,6 +16,7 @@ from .opdef import NotDifferentiable
 from .passes import simplify
 from .registry import registry
 from .replay import replay
+from .roles import role
 from .trace import ClosedGraph, Trace
 
 
@@ -106,11 +107,13 @@ def _carries_cotangent(aval: AbstractValue) -> bool:
 
 def _accumulate(cotangents: dict, var: Var, contribution) -> None:
     earlier = cotangents.get(var)
-    cotangents[var] = contribution if earlier is None else apply("Add", (earlier, contribution))
+    cotangents[var] = (contribution if earlier is None
+                       else apply(role("add"), (earlier, contribution)))
 
 
 def _filled(aval: AbstractValue, value: float):
-    return apply("Fill", (), {"shape": aval.shape, "dtype": aval.dtype, "value": float(value)})
+    return apply(role("fill"), (), {"shape": aval.shape, "dtype": aval.dtype,
+                                    "value": float(value)})
 
 
 def _fit(cotangent, aval: AbstractValue):
@@ -119,11 +122,11 @@ def _fit(cotangent, aval: AbstractValue):
         if len(cotangent.shape) <= len(aval.shape) and all(
                 c in (1, s) for c, s in zip(cotangent.shape[::-1], aval.shape[::-1])):
             # a rule may return a smaller cotangent that broadcasts (a user bprop's scalar 0)
-            cotangent = apply("BroadcastTo", (cotangent,), {"shape": aval.shape})
+            cotangent = apply(role("broadcast_to"), (cotangent,), {"shape": aval.shape})
         else:
             cotangent = unbroadcast(cotangent, aval.shape)
     if cotangent.dtype is not aval.dtype:
-        cotangent = apply("Cast", (cotangent,), {"dtype": aval.dtype})
+        cotangent = apply(role("cast"), (cotangent,), {"dtype": aval.dtype})
     return cotangent
 
 
@@ -133,7 +136,7 @@ def unbroadcast(value, shape: tuple[int, ...]):
     axes = tuple(range(extra)) + tuple(
         extra + i for i, size in enumerate(shape) if size == 1 and value.shape[extra + i] != 1)
     if axes:
-        value = apply("ReduceSum", (value,), {"axis": axes, "keep_dims": True})
+        value = apply(role("reduce_sum"), (value,), {"axis": axes, "keep_dims": True})
     if value.shape != shape:
-        value = apply("Reshape", (value,), {"shape": tuple(shape)})
+        value = apply(role("reshape"), (value,), {"shape": tuple(shape)})
     return value

@@ -1,8 +1,11 @@
 """Elementwise arithmetic of two broadcasting inputs. Rules are ``rule(g, out, x, y)``."""
 from __future__ import annotations
 
+import operator
+
 from .call import F
 from .families import binary
+from .rewrites import fold, negated_other_when, other_when, zero_when_either_is_zero
 from ..core.checkspec import checks, sample, x
 
 
@@ -31,12 +34,18 @@ def _chosen(wins, x, y, g):
 OPS = [
     # TensorAdd: MindSpore's old name for Add, still in its tests
     binary("Add", lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y",
-           aliases=("TensorAdd",)),
-    binary("Sub", lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y"),
-    binary("Mul", lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, doc="x * y"),
+           aliases=("TensorAdd",), roles=("add",),
+           rewrites=(fold(operator.add), other_when(0, 0), other_when(1, 0))),
+    binary("Sub", lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y", roles=("subtract",),
+           rewrites=(fold(operator.sub), other_when(1, 0), negated_other_when(0, 0))),
+    binary("Mul", lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, doc="x * y",
+           roles=("multiply",),
+           rewrites=(fold(operator.mul), zero_when_either_is_zero, other_when(0, 1),
+                     other_when(1, 1), negated_other_when(0, -1), negated_other_when(1, -1))),
     binary("RealDiv", lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,
            doc="x / y (true division; integers become float32)", promotion="float",
-           aliases=("Div",), domain=(0.3, 2.0), functional="div"),
+           aliases=("Div",), domain=(0.3, 2.0), functional="div", roles=("divide",),
+           rewrites=(fold(operator.truediv, unless_second=0), other_when(1, 1))),
     # piecewise constant: zero derivative where it exists, and MindSpore's bprop gives zeros
     binary("FloorDiv", None, None, doc="floor(x / y), in the inputs' dtype",
            domain=(0.3, 2.0),

@@ -8,9 +8,11 @@ from ..core.opdef import NotDifferentiable
 from ..core.checkspec import checks, sample, x
 from .call import F
 from .families import unary
+from .rewrites import double_negation, negated_fill
 
 OPS = [
-    unary("Neg", lambda g, out, x: -g, doc="-x"),
+    unary("Neg", lambda g, out, x: -g, doc="-x", roles=("negate",),
+          rewrites=(negated_fill, double_negation)),
     unary("Square", lambda g, out, x: g * x * 2.0, doc="x²", promotion="common"),
     unary("Exp", lambda g, out, x: g * out, doc="eˣ"),
     unary("Log", lambda g, out, x: g / x, doc="natural logarithm", domain=(0.2, 3.0)),

@@ -72,7 +72,8 @@ BINARY_CHECKS = checkspec.checks(checkspec.sample(checkspec.x(2, 3), checkspec.x
 
 def unary(name: str, rule: Optional[Callable | NotDifferentiable], *, doc: str,
           domain: tuple[float, float] = (-2.0, 2.0), promotion: str = "float",
-          functional: Optional[str] = None, checks: Optional[OpSpec] = None) -> OpDef:
+          functional: Optional[str] = None, checks: Optional[OpSpec] = None,
+          roles: tuple[str, ...] = (), rewrites: tuple = ()) -> OpDef:
     """An elementwise op of one input: ``out = f(x)``, ``rule(g, out, x) -> dx``."""
     if checks is None:
         checks = UNARY_CHECKS if not isinstance(rule, NotDifferentiable) else \
@@ -81,13 +82,14 @@ def unary(name: str, rule: Optional[Callable | NotDifferentiable], *, doc: str,
                  infer=same_as_input if promotion == "float" else numeric_input,
                  backward=(rule,), forward=self_adjoint_jvp((rule,)),
                  promotion=promotion, domain=domain, doc=doc, functional=functional,
-                 checks=checks)
+                 checks=checks, roles=roles, rewrites=rewrites)
 
 
 def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *, doc: str,
            domain: tuple[float, float] = (-2.0, 2.0), promotion: str = "common",
            aliases: tuple[str, ...] = (), functional: Optional[str] = None,
-           checks: Optional[OpSpec] = None) -> OpDef:
+           checks: Optional[OpSpec] = None, roles: tuple[str, ...] = (),
+           rewrites: tuple = ()) -> OpDef:
     """An elementwise op of two broadcasting inputs: ``rule_x(g, out, x, y) -> dx``, same for y."""
 
     def infer(x: AbstractValue, y: AbstractValue) -> AbstractValue:
@@ -97,7 +99,7 @@ def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *,
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(rule_x, rule_y),
                  forward=self_adjoint_jvp((rule_x, rule_y)), promotion=promotion, domain=domain,
                  doc=doc, aliases=aliases, functional=functional,
-                 checks=checks or BINARY_CHECKS)
+                 checks=checks or BINARY_CHECKS, roles=roles, rewrites=rewrites)
 
 
 def comparison(name: str, *, doc: str) -> OpDef:

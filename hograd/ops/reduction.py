@@ -11,6 +11,7 @@ from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.checkspec import checks, sample, x
 from .call import F
+from .rewrites import moved_fill, summed_fill
 from .families import linear_jvp, weighted_reduction_jvp
 
 
@@ -75,9 +76,11 @@ def reduction(name: str, rule, *, doc: str, infer=_reduce_infer, forward=None,
 
 OPS = [
     reduction("ReduceSum", lambda g, out, x, *, axis, keep_dims: _spread(g, x, axis, keep_dims),
-              infer=_counting_infer, forward=linear_jvp("ReduceSum"),
+              infer=_counting_infer, forward=linear_jvp("ReduceSum"), roles=("reduce_sum",),
+              rewrites=(summed_fill,),
               doc="sum over axis (over bools: the count, in int64)"),
     reduction("ReduceMean", _mean_grad, promotion="float", forward=linear_jvp("ReduceMean"),
+              rewrites=(moved_fill,),
               doc="mean over axis (integers become float32)"),
 ]
 

@@ -15,6 +15,7 @@ from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.checkspec import checks, fixed, sample, x
 from .call import F
+from .rewrites import moved_fill
 from .families import broadcast_shapes, linear_jvp
 
 
@@ -134,21 +135,22 @@ INDICES = fixed([[0, 3], [3, 1]], "int64")
 OPS = [
     OpDef(name="Reshape", inputs=("x",), infer=_reshape_infer, attributes=ShapeAttrs,
           call_attributes=("shape",), doc="the same elements in a new shape (one size may be -1)",
-          forward=linear_jvp("Reshape"),
+          forward=linear_jvp("Reshape"), roles=("reshape",), rewrites=(moved_fill,),
           backward=(lambda g, out, x, *, shape: F.reshape(g, x.shape),),
           checks=checks(sample(x(2, 3), shape=(3, -1)), sample(x(), shape=(1, 1)))),
     OpDef(name="Transpose", inputs=("x",), infer=_transpose_infer, attributes=PermAttrs,
           call_attributes=("perm",), backward=(_transpose_grad,), doc="permute axes",
-          forward=linear_jvp("Transpose"),
+          forward=linear_jvp("Transpose"), rewrites=(moved_fill,),
           checks=checks(sample(x(2, 3), perm=(1, 0)), sample(x(2, 3, 2), perm=(2, 0, 1)))),
     OpDef(name="ExpandDims", inputs=("x",), infer=_expand_dims_infer, attributes=AxisAttrs,
           call_attributes=("axis",), doc="insert an axis of size 1",
-          forward=linear_jvp("ExpandDims"),
+          forward=linear_jvp("ExpandDims"), rewrites=(moved_fill,),
           backward=(lambda g, out, x, *, axis: F.reshape(g, x.shape),),
           checks=checks(sample(x(2, 3), axis=1), sample(x(2), axis=-1))),
     # the transformer sums a cotangent back over broadcast axes, so the rule passes g through
     OpDef(name="BroadcastTo", inputs=("x",), infer=_broadcast_to_infer, attributes=ShapeAttrs,
           doc="broadcast to shape (-1 keeps a dimension)", forward=linear_jvp("BroadcastTo"),
+          roles=("broadcast_to",), rewrites=(moved_fill,),
           backward=(lambda g, out, x, *, shape: g,),
           checks=checks(sample(x(2, 1), shape=(4, 2, 3)), sample(x(), shape=(2,)))),
     OpDef(name="GetItem", inputs=("x",), infer=_getitem_infer, attributes=IndexAttrs,
@@ -319,7 +321,8 @@ OPS += [
           doc="join tensors along axis: Concat(axis)((x, y))",
           checks=checks(sample(x(2, 3), x(2, 2), tuple_input=True, axis=1),
                         sample(x(1, 2), x(2, 2), x(1, 2), tuple_input=True, axis=0))),
-    OpDef(name="Stack", inputs=("xs",), variadic=True, attributes=ConcatAttrs, composite=_stack,
+    OpDef(name="Stack", inputs=("xs",), roles=("stack",), variadic=True, attributes=ConcatAttrs,
+          composite=_stack,
           doc="stack tensors along a new axis: Stack(axis)((x, y))",
           checks=checks(sample(x(2, 3), x(2, 3), tuple_input=True, axis=0),
                         sample(x(2), x(2), tuple_input=True, axis=-1))),

@@ -7,6 +7,7 @@ from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
 from ..core.checkspec import checks, fixed, sample, x
 from .call import F
+from .rewrites import moved_fill
 from .families import broadcast_shapes, comparison, linear_jvp, same_dtype
 
 
@@ -43,10 +44,11 @@ OPS = [
           attributes=CastAttrs, call_attributes=("dtype",),
           # the transformer casts the cotangent back to the input's dtype
           backward=(lambda g, out, x, *, dtype: g,), forward=linear_jvp("Cast"),
+          roles=("cast",), rewrites=(moved_fill,),
           doc="convert to dtype: Cast()(x, dtype)",
           checks=checks(sample(x(2, 3), dtype="float64"), sample(x(2, 3), dtype="float32"),
                         eps=1e-2, rtol=1e-4, atol=1e-6)),
-    OpDef(name="StopGradient", inputs=("x",), infer=lambda x: x, backward=(None,),
+    OpDef(name="StopGradient", inputs=("x",), roles=("stop_gradient",), infer=lambda x: x, backward=(None,),
           doc="x, with a zero derivative",
           checks=checks(sample(x(2, 3)), derivative="zero",
                         reason="stop_gradient's derivative is zero by definition")),

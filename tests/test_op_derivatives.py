@@ -1,6 +1,6 @@
 """Every op differentiated in float64 in both modes, from the checks in its own record.
 
-Order k is compared with a central difference of AD's own (k−1)-th derivative (hograd.checks),
+Order k is compared with a central difference of AD's own (k−1)-th derivative (hograd/capabilities/differences.py),
 w.r.t. the inputs and the cotangents, so linear ops' rules are exercised at every order.
 """
 import numpy as np
@@ -9,7 +9,7 @@ import pytest
 from hograd import Tensor, ops
 from hograd import dtype as mstype
 from hograd.capabilities.checker import check_cell
-from hograd.checks import check_derivatives
+from hograd.capabilities.differences import check_derivatives
 from hograd.core.registry import registry
 
 MAX_ORDER = 3

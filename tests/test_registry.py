@@ -73,7 +73,7 @@ def test_the_hook_reference_in_the_docs_is_current():
 def test_a_plugin_registering_something_invalid_is_left_out_whole(monkeypatch):
     import types
 
-    from hograd.core import plugins as plugin_loading
+    from hograd.core import loader as plugin_loading
     from hograd.core import registry as registry_module
     from hograd.core.hookspecs import hookimpl
     from hograd.ops.families import unary

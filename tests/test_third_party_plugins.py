@@ -10,7 +10,7 @@ import types
 import pytest
 
 import hograd
-from hograd.core import plugins
+from hograd.core import loader as plugins
 from hograd.core.errors import PluginError
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples" / "plugins"

@@ -112,7 +112,7 @@ def test_variants_per_signature_are_bounded_and_the_last_one_that_held_runs_firs
 # ---- 3 and 4. Plugins cannot hijack built-ins; clashes fail the newcomer -------------------------
 def _build_with(monkeypatch, *plugins):
     """A registry built with extra in-process plugins (name, module object)."""
-    from hograd.core import plugins as plugin_loading
+    from hograd.core import loader as plugin_loading
     from hograd.core import registry as registry_module
     original = plugin_loading.make_plugin_manager
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from .. import context
 from .. import dtype as dt
-from ..checks import (as_tuple, check_derivatives, check_forward_derivatives,
+from .differences import (as_tuple, check_derivatives, check_forward_derivatives,
                       derivative_levels, forward_levels)
 from ..core.errors import HogradError, NotDifferentiableError
 from ..core.grad import GradOperation
@@ -228,7 +228,7 @@ def _check_zero(op: OpDef, spec: OpSpec, seed: int, mode: str = "reverse") -> Ce
 
 def node_counts(op: OpDef, spec: Optional[OpSpec], max_order: int, seed: int = 0) -> list[int]:
     """Nodes of the k-th derivative graph of the first sample after passes, k = 1..max_order."""
-    from ..checks import derivative_levels
+    from .differences import derivative_levels
     from ..core.staging import stage
     if spec is None or spec.derivative != "checked":
         return []

@@ -14,7 +14,7 @@ from .device import DeviceSpec, KernelSpec
 from .errors import (DeviceAbsentError, MissingKernelError, PluginError, UnknownDeviceError,
                      UnknownOpError)
 from .opdef import OpDef
-from .plugins import PluginRecord, fail, load_order, make_plugin_manager
+from .loader import PluginRecord, fail, load_order, make_plugin_manager
 
 
 class Registry:

@@ -18,9 +18,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .core.grad import GradOperation
-from .nn import Cell
-from .core.tensor import Tensor
+from ..core.grad import GradOperation
+from ..nn import Cell
+from ..core.tensor import Tensor
 
 
 class _Function(Cell):
@@ -149,7 +149,7 @@ class _Jvp(Cell):
         self.n_inputs = n_inputs
 
     def construct(self, *args):
-        from .core.functional import jvp
+        from ..core.functional import jvp
         return jvp(self.inner, tuple(args[:self.n_inputs]), tuple(args[self.n_inputs:]))[1]
 
 

@@ -127,3 +127,4 @@ def test_core_needs_ops_by_role_and_a_plugin_cannot_take_a_role_silently(scratch
         scratch_registry.add_op(OpDef(name="Odd", inputs=("x",), infer=lambda x: x,
                                       backward=(None,), roles=("modulo",)), "rival")
 
+

@@ -255,9 +255,10 @@ def _build() -> Registry:
 
 def _build_without(manager, by_name: dict, order: dict, left_out: dict):
     """A registry from every plugin not left out, or the first plugin that failed and why."""
+    from .cell_call import CELL_CALL
     from .tracer_ops import TRACER_OPS
     reg = Registry()
-    for op in TRACER_OPS:  # the tracer's own ops come before any plugin's
+    for op in TRACER_OPS + CELL_CALL:  # the tracer's own ops come before any plugin's
         reg.add_op(op, CORE_PROVIDER)
     provided: dict[str, dict[str, list[str]]] = {}
     for hook, add in HOOKS:

@@ -27,6 +27,8 @@ ROLES = {
     "reshape": "x's elements in the attribute shape",
     "stop_gradient": "x, with a zero derivative (aux outputs of the functional transforms)",
     "stack": "tensors stacked along a new attribute axis (Jacobians from rows or columns)",
+    "get_item": "x at an index in normal form (core/indexing.py)",
+    "concat": "tensors joined along the attribute axis",
 }
 
 

@@ -101,7 +101,7 @@ class Cell(StateVersioned):
         return self.construct(*args, **kwargs)
 
     def _call_with_bprop(self, args: tuple) -> Any:
-        from ..ops.structural import unpack_outputs
+        from ..core.cell_call import unpack_outputs
         for index, arg in enumerate(args):
             if not isinstance(arg, Tensor):
                 raise TracingError(f"{type(self).__name__} has a bprop: its inputs must be "
@@ -120,7 +120,7 @@ class Cell(StateVersioned):
                       "out_structure": out_structure})
         if out_structure == TENSOR:
             return node
-        # several outputs are packed in the node's one output (see ops/structural.py)
+        # several outputs are packed in the node's one output (see core/cell_call.py)
         return unflatten(out_structure, unpack_outputs(node, [v.aval for v in graph.outputs]))
 
     # ---- parameters and sub-cells ---------------------------------------------------------------

@@ -18,11 +18,10 @@ from .reshaping import OPS as RESHAPING
 from .rounding import OPS as ROUNDING
 from .selection import OPS as SELECTION
 from .state import OPS as STATE
-from .structural import OPS as STRUCTURAL
 from .taylor_rules import with_taylor_rules
 
 BUILTIN_OPS = with_taylor_rules(ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG + REDUCTION
-                                + RESHAPING + CREATION + SELECTION + STRUCTURAL + DEBUG
+                                + RESHAPING + CREATION + SELECTION + DEBUG
                                 + ROUNDING + INDEXING_EXTRA + DENSE_LINALG + RANDOM + STATE)
 
 

@@ -1,8 +1,8 @@
 """``CellCall``: a Cell with a user ``bprop``, as one node whose derivative is that bprop.
 
-Its kernel is the same on every device (it runs the Cell's own graph), so it comes from a
-factory, not from a plugin. (The tracer's other ops, Constant and Guard, are core's:
-``core/tracer_ops.py``.)
+One of the tracer's own ops (with Constant and Guard, ``tracer_ops.py``): core registers it
+before any plugin. Its kernel is the same on every device (it runs the Cell's own graph), so it
+comes from a factory; the packing below asks the op library for ops by role.
 
 A Cell whose ``construct`` returns several tensors (a tuple, possibly nested) is still one
 ``CellCall`` node, because its ``bprop`` must be called once with the whole ``dout``: a bprop
@@ -17,12 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtype as dt
-from ..core.dispatch import apply
-from ..core.errors import GradArgumentError
-from ..core.indexing import Span
-from ..core.ir import AbstractValue
-from ..core.opdef import OpDef, StrictAttrs
-from ..core.pytree import TENSOR, unflatten
+from .dispatch import apply
+from .errors import GradArgumentError
+from .indexing import Span
+from .ir import AbstractValue
+from .opdef import OpDef, StrictAttrs
+from .pytree import TENSOR, unflatten
+from .roles import role
 
 
 class CellCallAttrs(StrictAttrs):
@@ -52,10 +53,10 @@ def unpack_outputs(packed, avals) -> list:
     """The tensors packed in ``packed`` (of the given abstract values), cut out with ops."""
     pieces, offset = [], 0
     for aval in avals:
-        piece = apply("GetItem", (packed,), {"index": (Span(offset, offset + aval.size, 1),)})
-        piece = apply("Reshape", (piece,), {"shape": aval.shape})
+        piece = apply(role("get_item"), (packed,), {"index": (Span(offset, offset + aval.size, 1),)})
+        piece = apply(role("reshape"), (piece,), {"shape": aval.shape})
         if aval.dtype is not packed.dtype:
-            piece = apply("Cast", (piece,), {"dtype": aval.dtype})
+            piece = apply(role("cast"), (piece,), {"dtype": aval.dtype})
         pieces.append(piece)
         offset += aval.size
     return pieces
@@ -66,8 +67,8 @@ def _cell_call_infer(*avals, graph, cell, n_args, out_structure):
 
 
 def _cell_call_kernel(device):
-    from ..core.executor import compile_graph
-    from ..core.registry import registry
+    from .executor import compile_graph
+    from .registry import registry
 
     def cell_call(*arrays, graph, cell, n_args, out_structure):
         outputs = compile_graph(graph, device)(arrays)
@@ -76,11 +77,11 @@ def _cell_call_kernel(device):
         # packing with the device's own kernels keeps this op device-independent
         reg = registry()
         dtype = _packed_aval(graph).dtype
-        flat = [reg.kernel("Reshape", device.name)(array, shape=(-1,)) for array in outputs]
-        flat = [reg.kernel("Cast", device.name)(array, dtype=dtype)
+        flat = [reg.kernel(role("reshape").name, device.name)(array, shape=(-1,)) for array in outputs]
+        flat = [reg.kernel(role("cast").name, device.name)(array, dtype=dtype)
                 if var.aval.dtype is not dtype else array
                 for array, var in zip(flat, graph.outputs)]
-        return reg.kernel("Concat", device.name)(*flat, axis=0)
+        return reg.kernel(role("concat").name, device.name)(*flat, axis=0)
     return cell_call
 
 
@@ -90,7 +91,7 @@ def _cell_bprop(cotangent, out, *inputs, graph, cell, n_args, out_structure):
     ``out`` and ``dout`` have construct's structure. A bprop may return more values than
     construct has inputs; MindSpore uses the first ones, and so does this.
     """
-    from ..core.tensor import Tensor
+    from .tensor import Tensor
     if out_structure != TENSOR:
         avals = [v.aval for v in graph.outputs]
         out = unflatten(out_structure, unpack_outputs(out, avals))
@@ -116,7 +117,7 @@ def _cell_forward(tangents, out, *inputs, graph, cell, n_args, out_structure):
     traced ``construct`` graph (the node's ``graph``) instead — the true derivative of what it
     computes. Reverse mode, and anything differentiated in reverse first, uses the bprop.
     """
-    from ..core.forward import push_tangents, zeros
+    from .forward import push_tangents, zeros
     active = {var: tangent for var, tangent in zip(graph.inputs, tangents)
               if tangent is not None and var.aval.dtype.is_float}
     push_tangents(graph, inputs, active, inputs[0]._device if inputs else None)
@@ -125,16 +126,16 @@ def _cell_forward(tangents, out, *inputs, graph, cell, n_args, out_structure):
     if out_structure == TENSOR:
         return pieces[0]
     dtype = _packed_aval(graph).dtype
-    flat = [apply("Reshape", (piece,), {"shape": (-1,)}) for piece in pieces]
-    flat = [apply("Cast", (piece,), {"dtype": dtype}) if piece.dtype is not dtype else piece
+    flat = [apply(role("reshape"), (piece,), {"shape": (-1,)}) for piece in pieces]
+    flat = [apply(role("cast"), (piece,), {"dtype": dtype}) if piece.dtype is not dtype else piece
             for piece in flat]
-    return apply("Concat", flat, {"axis": 0})
+    return apply(role("concat"), flat, {"axis": 0})
 
 
 def _checked_gradient(cell, index: int, grad, primal):
     """A bprop's gradient for input ``index``, as a Tensor of the input's shape (a 0-d value
     fills it); a clear error naming the bprop, the input and both shapes otherwise."""
-    from ..core.tensor import Tensor
+    from .tensor import Tensor
     if grad is None:
         return None
     if not isinstance(grad, Tensor):
@@ -157,10 +158,10 @@ def _input_name(cell, index: int) -> str:
     return f"{names[index]!r} (argument {index})" if index < len(names) - 2 else f"{index}"
 
 
-OPS = [
+CELL_CALL = (
     OpDef(name="CellCall", inputs=("args",), variadic=True, attributes=CellCallAttrs,
           infer=_cell_call_infer,
           backward_all=_cell_bprop, forward=_cell_forward, kernel_factory=_cell_call_kernel,
           internal=True,
           doc="a Cell with a user bprop, as one node whose derivative is that bprop"),
-]
+)

@@ -414,3 +414,17 @@ def test_numpy_scalars_keep_their_dtype():
     assert Tensor(np.float64(0.1)).asnumpy() == np.float64(0.1)
     assert Tensor(np.int32(3)).dtype == mstype.int32
     assert Tensor(0.5).dtype == mstype.float32  # Python floats stay float32, as in MindSpore
+
+
+def test_common_subexpressions_tell_minus_zero_from_zero():
+    # Fill(-0.0) and Fill(0.0) compare equal as attributes; merged, 1/x took one sign for both
+    class Signed(nn.Cell):
+        def construct(self, x):
+            minus = ops.Fill()(mstype.float64, (1,), -0.0)
+            plus = ops.Fill()(mstype.float64, (1,), 0.0)
+            return x / minus - x / plus
+
+    context.set_context(mode=context.GRAPH_MODE)
+    with np.errstate(divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert Signed()(f64(1.0)).asnumpy()[0] == -np.inf

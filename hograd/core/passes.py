@@ -19,6 +19,13 @@ def dead_code_elimination(graph: Graph) -> Graph:
     return Graph(graph.inputs, tuple(kept), graph.outputs)
 
 
+def _exact(attrs: tuple) -> tuple:
+    """Attributes keyed by what changes results: floats by their bits (0.0 == -0.0, but 1 / x
+    tells them apart; a NaN equals itself here)."""
+    return tuple((name, ("float", value.hex()) if isinstance(value, float) else value)
+                 for name, value in attrs)
+
+
 def common_subexpression_elimination(graph: Graph) -> Graph:
     """Merge nodes that apply the same op to the same inputs with the same attributes."""
     ops = registry().ops
@@ -27,7 +34,7 @@ def common_subexpression_elimination(graph: Graph) -> Graph:
     nodes: list[Node] = []
     for node in graph.nodes:
         inputs = tuple(renamed.get(v, v) for v in node.inputs)
-        key = (node.op, inputs, node.attrs)
+        key = (node.op, inputs, _exact(node.attrs))
         if not ops[node.op].effect:
             earlier = seen.get(key)
             if earlier is not None:

@@ -243,9 +243,14 @@ def _torch_cumsum(args, at):
     (x,) = args
     d = at["axis"] % x.ndim
     y = x.flip(d) if at["reverse"] else x
-    out = torch.cumsum(y, dim=d)
     if at["exclusive"]:
-        out = out - y
+        # shift the inputs, not subtract them from the sums: cumsum(x) - x cancels to 0 where
+        # a tiny element follows large ones, and a kink (|.|) there then reads another slope
+        shifted = torch.cat([torch.zeros_like(y.narrow(d, 0, 1)),
+                             y.narrow(d, 0, y.shape[d] - 1)], dim=d)
+        out = torch.cumsum(shifted, dim=d)
+    else:
+        out = torch.cumsum(y, dim=d)
     return out.flip(d) if at["reverse"] else out
 
 

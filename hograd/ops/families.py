@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import dtype as dt
+from ..core.batching import broadcasting, vectorized
 from ..core.dispatch import apply
 from ..core.errors import OpDtypeError, OpInputError
 from ..core.indexing import normalize_axes  # noqa: F401  (re-exported for op modules)
@@ -65,7 +66,7 @@ def unary(name: str, rule: Optional[Callable | NotDifferentiable], *, doc: str,
     """An elementwise op of one input: ``out = f(x)``, ``rule(g, out, x) -> dx``."""
     return OpDef(name=name, inputs=("x",),
                  infer=same_as_input if promotion == "float" else numeric_input,
-                 backward=(rule,), forward=self_adjoint_jvp((rule,)),
+                 backward=(rule,), forward=self_adjoint_jvp((rule,)), batch=vectorized(name),
                  promotion=promotion, domain=domain, doc=doc, functional=functional)
 
 
@@ -80,6 +81,7 @@ def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *,
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(rule_x, rule_y),
                  forward=self_adjoint_jvp((rule_x, rule_y)), promotion=promotion, domain=domain, doc=doc, aliases=aliases,
+                 batch=broadcasting(name),
                  functional=functional)
 
 
@@ -91,7 +93,7 @@ def comparison(name: str, *, doc: str) -> OpDef:
         return AbstractValue(broadcast_shapes(x.shape, y.shape, names=("x", "y")), dt.bool_)
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(None, None),
-                 promotion="common", doc=doc)
+                 promotion="common", doc=doc, batch=broadcasting(name))
 
 
 # ---- forward-mode rules ------------------------------------------------------------------------

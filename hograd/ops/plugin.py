@@ -18,11 +18,13 @@ from .selection import OPS as SELECTION
 from .specs import SPECS
 from .state import OPS as STATE
 from .structural import OPS as STRUCTURAL
+from .batch_rules import with_batch_rules
 from .taylor_rules import with_taylor_rules
 
 BUILTIN_OPS = with_taylor_rules(ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG + REDUCTION
                                 + RESHAPING + CREATION + SELECTION + STRUCTURAL + DEBUG
                                 + ROUNDING + INDEXING_EXTRA + DENSE_LINALG + RANDOM + STATE)
+BUILTIN_OPS = with_batch_rules(BUILTIN_OPS)
 
 
 @hookimpl

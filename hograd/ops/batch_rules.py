@@ -1,0 +1,187 @@
+"""Batching rules (``vmap``) of the ops outside the elementwise families.
+
+The elementwise families get theirs from ``ops/families.py`` (``unary``, ``binary``,
+``comparison``); reductions and ops along one axis are one helper call from
+``core/batching.py`` each; only the structural ops — reshapes, indexing, joins, products —
+need a rule of their own. Each rule is ``rule(inputs, dims, **attrs) -> (output, batch dim)``
+and computes the whole batch with one call of an op: a batch axis is moved to the front and
+the attributes are rewritten to skip it (or, for products, folded into a matrix dimension).
+
+``BATCH_RULES`` maps op names to rules; ``with_batch_rules`` puts them into the op records,
+as ``taylor_rules.py`` does for Taylor rules. Ops left out (dense linear algebra of one
+matrix, calls of Cells) fall back to a loop with a warning.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.batching import (along_axis, batch_size, broadcasting, example_axis, example_rank,
+                             loop, move_axis, pad_rank, reducing, to_front, vectorized)
+from ..core.dispatch import apply
+from ..core.errors import BatchingError
+from ..core.indexing import whole
+from ..core.opdef import OpDef
+from .linalg import parse_equation
+
+
+def _front(inputs, dims):
+    """The only input, with its batch axis first."""
+    return move_axis(inputs[0], dims[0], 0)
+
+
+# ---- shapes ---------------------------------------------------------------------------------
+def _example_shape(example: tuple, shape: tuple) -> tuple:
+    """``shape`` with its -1 resolved for an example of shape ``example``."""
+    if -1 not in shape:
+        return tuple(shape)
+    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    size = int(np.prod(example, dtype=np.int64))
+    return tuple(size // known if s == -1 else s for s in shape)
+
+
+def _reshape(inputs, dims, *, shape):
+    x = _front(inputs, dims)
+    return apply("Reshape", (x,), {"shape": (x.shape[0],) + _example_shape(x.shape[1:], shape)}), 0
+
+
+def _transpose(inputs, dims, *, perm):
+    x = _front(inputs, dims)
+    return apply("Transpose", (x,), {"perm": (0,) + tuple(p + 1 for p in perm)}), 0
+
+
+def _expand_dims(inputs, dims, *, axis):
+    x = _front(inputs, dims)
+    rank = x.ndim - 1
+    if not -rank - 1 <= axis <= rank:
+        raise BatchingError(f"ExpandDims: axis {axis} is out of range to insert into rank {rank}")
+    return apply("ExpandDims", (x,), {"axis": axis % (rank + 1) + 1}), 0
+
+
+def _broadcast_to(inputs, dims, *, shape):
+    x = _front(inputs, dims)
+    example = x.shape[1:]
+    lead = len(shape) - len(example)
+    target = tuple(example[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+    return apply("BroadcastTo", (pad_rank(x, len(shape)),), {"shape": (x.shape[0],) + target}), 0
+
+
+# ---- indexing -------------------------------------------------------------------------------
+def _get_item(inputs, dims, *, index):
+    x = _front(inputs, dims)
+    return apply("GetItem", (x,), {"index": (whole(x.shape[0]),) + tuple(index)}), 0
+
+
+def _get_item_adjoint(inputs, dims, *, index, shape):
+    g = _front(inputs, dims)
+    size = g.shape[0]
+    return apply("GetItemAdjoint", (g,), {"index": (whole(size),) + tuple(index),
+                                          "shape": (size,) + tuple(shape)}), 0
+
+
+def _gather(inputs, dims, *, axis):
+    (params, indices), (params_dim, indices_dim) = inputs, dims
+    if indices_dim is None:
+        params = move_axis(params, params_dim, 0)
+        shifted = example_axis(axis, params.ndim - 1, "Gather") + 1
+        return apply("Gather", (params, indices), {"axis": shifted}), 0
+    if params_dim is None:
+        # the batch of index arrays lands where the gathered axis was
+        position = example_axis(axis, params.ndim, "Gather")
+        indices = move_axis(indices, indices_dim, 0)
+        return apply("Gather", (params, indices), {"axis": axis}), position
+    return loop("Gather", inputs, dims, {"axis": axis})
+
+
+def _gather_adjoint(inputs, dims, *, axis, shape):
+    if dims[1] is not None:
+        return loop("GatherAdjoint", inputs, dims, {"axis": axis, "shape": shape})
+    g = _front(inputs, dims)
+    shifted = example_axis(axis, len(shape), "GatherAdjoint") + 1
+    return apply("GatherAdjoint", (g, inputs[1]), {"axis": shifted,
+                                                   "shape": (g.shape[0],) + tuple(shape)}), 0
+
+
+def _concat(inputs, dims, *, axis):
+    size = batch_size(inputs, dims)
+    xs = [to_front(x, d, size) for x, d in zip(inputs, dims)]
+    shifted = example_axis(axis, xs[0].ndim - 1, "Concat") + 1
+    return apply("Concat", xs, {"axis": shifted}), 0
+
+
+# ---- products -------------------------------------------------------------------------------
+def _fold_into_columns(x, transposed: bool):
+    """A front-batched operand (B, k, m) as one matrix (k, B·m) — (B·m, k) when ``transposed``
+    — so that a product with an unbatched matrix is a single MatMul."""
+    size, rows, cols = x.shape
+    if transposed:
+        return apply("Reshape", (x,), {"shape": (size * rows, cols)})
+    spread = apply("Transpose", (x,), {"perm": (1, 0, 2)})
+    return apply("Reshape", (spread,), {"shape": (rows, size * cols)})
+
+
+def _matmul(inputs, dims, *, transpose_a, transpose_b):
+    (a, b), (a_dim, b_dim) = inputs, dims
+    flags = {"transpose_a": transpose_a, "transpose_b": transpose_b}
+    if b_dim is None:
+        # (B, n, k) @ (k, m): the examples' rows stacked into one (B·n, k) matrix
+        a = move_axis(a, a_dim, 0)
+        size, rows = a.shape[0], a.shape[2] if transpose_a else a.shape[1]
+        if transpose_a:
+            folded = _fold_into_columns(a, transposed=False)  # (k, B·n)
+        else:
+            folded = apply("Reshape", (a,), {"shape": (size * rows, a.shape[2])})
+        product = apply("MatMul", (folded, b), flags)
+        return apply("Reshape", (product,), {"shape": (size, rows, product.shape[1])}), 0
+    if a_dim is None:
+        # (n, k) @ (B, k, m): the examples' columns side by side in one (k, B·m) matrix
+        b = move_axis(b, b_dim, 0)
+        size, cols = b.shape[0], b.shape[1] if transpose_b else b.shape[2]
+        product = apply("MatMul", (a, _fold_into_columns(b, transposed=transpose_b)), flags)
+        return apply("Reshape", (product,), {"shape": (product.shape[0], size, cols)}), 1
+    return apply("BatchMatMul", (move_axis(a, a_dim, 0), move_axis(b, b_dim, 0)), flags), 0
+
+
+def _batch_matmul(inputs, dims, *, transpose_a, transpose_b):
+    rank = max(example_rank(x, d) for x, d in zip(inputs, dims))
+    lined_up = [x if d is None else pad_rank(move_axis(x, d, 0), rank)
+                for x, d in zip(inputs, dims)]
+    return apply("BatchMatMul", lined_up, {"transpose_a": transpose_a,
+                                           "transpose_b": transpose_b}), 0
+
+
+def _einsum(inputs, dims, *, equation):
+    subscripts, output = parse_equation(equation, len(inputs))
+    letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
+                  if c not in equation)
+    operands = [x if d is None else move_axis(x, d, 0) for x, d in zip(inputs, dims)]
+    named = [s if d is None else letter + s for s, d in zip(subscripts, dims)]
+    return apply("Einsum", operands, {"equation": ",".join(named) + "->" + letter + output}), 0
+
+
+# ---- effects ----------------------------------------------------------------------------------
+def _assign_to(inputs, dims, *, target):
+    raise BatchingError(f"vmap: a batched value is assigned to Parameter {target!r}; one "
+                        f"Parameter cannot hold a value per batch element. Return the values "
+                        f"from the function instead, or reduce over the batch before assigning")
+
+
+BATCH_RULES = {
+    **{name: vectorized(name) for name in ("Cast", "StopGradient", "ZerosLike", "OnesLike",
+                                           "Elu")},
+    "Select": broadcasting("Select"),
+    **{name: reducing(name) for name in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+                                         "LogSumExp")},
+    **{name: along_axis(name) for name in ("Softmax", "LogSoftmax", "CumSum", "Argmax",
+                                           "Argmin")},
+    "Reshape": _reshape, "Transpose": _transpose, "ExpandDims": _expand_dims,
+    "BroadcastTo": _broadcast_to, "GetItem": _get_item, "GetItemAdjoint": _get_item_adjoint,
+    "Gather": _gather, "GatherAdjoint": _gather_adjoint, "Concat": _concat,
+    "MatMul": _matmul, "BatchMatMul": _batch_matmul, "Einsum": _einsum,
+    "AssignTo": _assign_to,
+}
+
+
+def with_batch_rules(ops) -> list[OpDef]:
+    """The op records with their batching rules from ``BATCH_RULES`` filled in."""
+    return [op.model_copy(update={"batch": BATCH_RULES[op.name]})
+            if op.name in BATCH_RULES and op.batch is None else op for op in ops]

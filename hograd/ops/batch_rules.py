@@ -21,6 +21,7 @@ from ..core.dispatch import apply
 from ..core.errors import BatchingError
 from ..core.indexing import whole
 from ..core.opdef import OpDef
+from ..core.tensor import Tensor
 from .linalg import parse_equation
 
 
@@ -89,16 +90,55 @@ def _gather(inputs, dims, *, axis):
         position = example_axis(axis, params.ndim, "Gather")
         indices = move_axis(indices, indices_dim, 0)
         return apply("Gather", (params, indices), {"axis": axis}), position
-    return loop("Gather", inputs, dims, {"axis": axis})
+    return _gather_per_example(move_axis(params, params_dim, 0),
+                               move_axis(indices, indices_dim, 0), axis)
+
+
+def _gather_per_example(params, indices, axis: int):
+    """Each example's indices into that example's params, as one Gather: the batch axis and
+    the gathered axis are merged into one axis of ``B·n`` rows, and example b's indices are
+    offset by ``b·n``."""
+    size = params.shape[0]
+    position = example_axis(axis, params.ndim - 1, "Gather")
+    rows = params.shape[position + 1]
+    merged = apply("Reshape", (move_axis(params, position + 1, 1),),
+                   {"shape": (size * rows,) + tuple(s for i, s in enumerate(params.shape)
+                                                   if i not in (0, position + 1))})
+    offsets = Tensor(np.arange(size).reshape((size,) + (1,) * (indices.ndim - 1)) * rows,
+                     dtype=indices.dtype)
+    gathered = apply("Gather", (merged, indices + offsets), {"axis": 0})
+    # (B, *index shape, *axes before, *axes after) -> (B, *axes before, *index shape, *after)
+    index_axes = list(range(1, indices.ndim))
+    before = list(range(indices.ndim, indices.ndim + position))
+    after = list(range(indices.ndim + position, gathered.ndim))
+    return apply("Transpose", (gathered,), {"perm": tuple([0] + before + index_axes + after)}), 0
 
 
 def _gather_adjoint(inputs, dims, *, axis, shape):
-    if dims[1] is not None:
-        return loop("GatherAdjoint", inputs, dims, {"axis": axis, "shape": shape})
-    g = _front(inputs, dims)
-    shifted = example_axis(axis, len(shape), "GatherAdjoint") + 1
-    return apply("GatherAdjoint", (g, inputs[1]), {"axis": shifted,
-                                                   "shape": (g.shape[0],) + tuple(shape)}), 0
+    (g, indices), (g_dim, indices_dim) = inputs, dims
+    position = example_axis(axis, len(shape), "GatherAdjoint")
+    if indices_dim is None:
+        g = move_axis(g, g_dim, 0)
+        return apply("GatherAdjoint", (g, indices), {"axis": position + 1,
+                                                     "shape": (g.shape[0],) + tuple(shape)}), 0
+    # each example's indices scatter into that example's rows: as in _gather_per_example, the
+    # batch and the scattered axis merge into B·n rows and example b's indices move by b·n
+    size = indices.shape[indices_dim]
+    indices = move_axis(indices, indices_dim, 0)
+    g = to_front(g, g_dim, size)
+    index_rank = indices.ndim - 1
+    # g's examples are (*axes before, *index shape, *axes after): the index axes go first
+    index_axes = list(range(1 + position, 1 + position + index_rank))
+    rest = [i for i in range(1, g.ndim) if i not in index_axes]
+    g = apply("Transpose", (g,), {"perm": tuple([0] + index_axes + rest)})
+    rows = shape[position]
+    others = tuple(s for i, s in enumerate(shape) if i != position)
+    offsets = Tensor(np.arange(size).reshape((size,) + (1,) * index_rank) * rows,
+                     dtype=indices.dtype)
+    scattered = apply("GatherAdjoint", (g, indices + offsets),
+                      {"axis": 0, "shape": (size * rows,) + others})
+    split = apply("Reshape", (scattered,), {"shape": (size, rows) + others})
+    return move_axis(split, 1, position + 1), 0
 
 
 def _concat(inputs, dims, *, axis):
@@ -158,6 +198,21 @@ def _einsum(inputs, dims, *, equation):
     return apply("Einsum", operands, {"equation": ",".join(named) + "->" + letter + output}), 0
 
 
+def _arg_extremum(op: str):
+    """Argmax/Argmin: along an axis shifted past the batch axis; over all axes of an example
+    (axis None) as along the one axis of the flattened example."""
+    along = along_axis(op)
+
+    def batch(inputs, dims, *, axis, keep_dims, output_type):
+        if axis is not None or keep_dims:
+            return along(inputs, dims, axis=axis, keep_dims=keep_dims, output_type=output_type)
+        x = _front(inputs, dims)
+        flat = apply("Reshape", (x,), {"shape": (x.shape[0], -1)})
+        return apply(op, (flat,), {"axis": 1, "keep_dims": False, "output_type": output_type}), 0
+
+    return batch
+
+
 # ---- effects ----------------------------------------------------------------------------------
 def _assign_to(inputs, dims, *, target):
     raise BatchingError(f"vmap: a batched value is assigned to Parameter {target!r}; one "
@@ -171,8 +226,8 @@ BATCH_RULES = {
     "Select": broadcasting("Select"),
     **{name: reducing(name) for name in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
                                          "LogSumExp")},
-    **{name: along_axis(name) for name in ("Softmax", "LogSoftmax", "CumSum", "Argmax",
-                                           "Argmin")},
+    **{name: along_axis(name) for name in ("Softmax", "LogSoftmax", "CumSum")},
+    "Argmax": _arg_extremum("Argmax"), "Argmin": _arg_extremum("Argmin"),
     "Reshape": _reshape, "Transpose": _transpose, "ExpandDims": _expand_dims,
     "BroadcastTo": _broadcast_to, "GetItem": _get_item, "GetItemAdjoint": _get_item_adjoint,
     "Gather": _gather, "GatherAdjoint": _gather_adjoint, "Concat": _concat,

@@ -101,19 +101,38 @@ def vectorized(op: str) -> BatchRule:
 
 
 def broadcasting(op: str) -> BatchRule:
-    """Elementwise ops of several broadcasting inputs (Add, comparisons, Select): batched
-    inputs get their batch axis first and their examples padded to a common rank, so that one
-    call broadcasts example against example; unbatched inputs broadcast as they did."""
+    """Elementwise ops of several broadcasting inputs (Add, comparisons, Select).
+
+    When every batched input has its batch axis at the same place and examples of the
+    output's rank, the unbatched inputs get an axis of length 1 there and the op runs on the
+    data as it lies (no transposes: the batch axis stays where it is, as it does for a
+    vectorized op). Otherwise batched inputs get their batch axis first and their examples
+    padded to a common rank, so that one call broadcasts example against example."""
 
     def batch(inputs, dims, **attrs):
         rank = max(example_rank(x, d) for x, d in zip(inputs, dims))
-        if all(d == 0 and x.ndim - 1 == rank for x, d in zip(inputs, dims)):
-            return apply(op, inputs, attrs, validated=True), 0  # already lined up
+        batched_dims = {d for d in dims if d is not None}
+        if len(batched_dims) == 1 and all(x.ndim - 1 == rank for x, d in zip(inputs, dims)
+                                          if d is not None):
+            dim = batched_dims.pop()
+            in_place = [x if d is not None else _unit_axis_at(x, dim, rank)
+                        for x, d in zip(inputs, dims)]
+            return apply(op, in_place, attrs, validated=True), dim
         lined_up = [x if d is None else pad_rank(move_axis(x, d, 0), rank)
                     for x, d in zip(inputs, dims)]
         return apply(op, lined_up, attrs, validated=True), 0
 
     return batch
+
+
+def _unit_axis_at(x, dim: int, rank: int):
+    """An unbatched ``x`` shaped to broadcast against examples of ``rank`` batched at ``dim``:
+    left-padded to ``rank`` with ones, then an axis of length 1 inserted at ``dim``."""
+    shape = (1,) * (rank - x.ndim) + tuple(x.shape)
+    if x.ndim == 0 or all(size == 1 for size in shape[:dim]):
+        return x  # the batch axis falls in the leading ones: broadcasting adds it
+    shape = shape[:dim] + (1,) + shape[dim:]
+    return apply("Reshape", (x,), {"shape": shape})
 
 
 def reducing(op: str) -> BatchRule:

@@ -41,13 +41,28 @@ def _example_shape(example: tuple, shape: tuple) -> tuple:
 
 
 def _reshape(inputs, dims, *, shape):
-    x = _front(inputs, dims)
-    return apply("Reshape", (x,), {"shape": (x.shape[0],) + _example_shape(x.shape[1:], shape)}), 0
+    (x,), (dim,) = inputs, dims
+    example = x.shape[:dim] + x.shape[dim + 1:]
+    target = _example_shape(example, shape)
+    size = x.shape[dim]
+    # the batch axis stays in place when the reshape leaves the axes before it alone (it then
+    # reshapes within each example's trailing block) or those after it (the leading block):
+    # the data keep their layout and no copy is made
+    if tuple(example[:dim]) == target[:dim]:
+        return apply("Reshape", (x,), {"shape": target[:dim] + (size,) + target[dim:]}), dim
+    after = len(example) - dim
+    if tuple(example[dim:]) == target[len(target) - after:]:
+        cut = len(target) - after
+        return apply("Reshape", (x,), {"shape": target[:cut] + (size,) + target[cut:]}), cut
+    x = move_axis(x, dim, 0)
+    return apply("Reshape", (x,), {"shape": (size,) + target}), 0
 
 
 def _transpose(inputs, dims, *, perm):
-    x = _front(inputs, dims)
-    return apply("Transpose", (x,), {"perm": (0,) + tuple(p + 1 for p in perm)}), 0
+    # the batch axis keeps its place; the examples' axes around it are permuted
+    (x,), (dim,) = inputs, dims
+    shifted = [p if p < dim else p + 1 for p in perm]
+    return apply("Transpose", (x,), {"perm": tuple(shifted[:dim] + [dim] + shifted[dim:])}), dim
 
 
 def _expand_dims(inputs, dims, *, axis):
@@ -149,36 +164,41 @@ def _concat(inputs, dims, *, axis):
 
 
 # ---- products -------------------------------------------------------------------------------
-def _fold_into_columns(x, transposed: bool):
-    """A front-batched operand (B, k, m) as one matrix (k, B·m) — (B·m, k) when ``transposed``
-    — so that a product with an unbatched matrix is a single MatMul."""
-    size, rows, cols = x.shape
-    if transposed:
-        return apply("Reshape", (x,), {"shape": (size * rows, cols)})
-    spread = apply("Transpose", (x,), {"perm": (1, 0, 2)})
-    return apply("Reshape", (spread,), {"shape": (rows, size * cols)})
+def _merge_two_axes(x, first: int):
+    """``x`` with its axes ``first`` and ``first + 1`` merged into one."""
+    shape = tuple(x.shape)
+    return apply("Reshape", (x,), {"shape": shape[:first] + (shape[first] * shape[first + 1],)
+                                   + shape[first + 2:]})
 
 
 def _matmul(inputs, dims, *, transpose_a, transpose_b):
+    """One batched operand: its batch axis merged with the examples' rows of op(a) — or
+    columns of op(b) — into one matrix, so the batch is a single MatMul with the other
+    operand. The batch axis may sit on either side of the axis it merges with, so an operand
+    that has it there already is not copied; the product's batch axis lands on that side."""
     (a, b), (a_dim, b_dim) = inputs, dims
     flags = {"transpose_a": transpose_a, "transpose_b": transpose_b}
+    if a_dim is not None and b_dim is not None:
+        return apply("BatchMatMul", (move_axis(a, a_dim, 0), move_axis(b, b_dim, 0)), flags), 0
     if b_dim is None:
-        # (B, n, k) @ (k, m): the examples' rows stacked into one (B·n, k) matrix
-        a = move_axis(a, a_dim, 0)
-        size, rows = a.shape[0], a.shape[2] if transpose_a else a.shape[1]
-        if transpose_a:
-            folded = _fold_into_columns(a, transposed=False)  # (k, B·n)
-        else:
-            folded = apply("Reshape", (a,), {"shape": (size * rows, a.shape[2])})
-        product = apply("MatMul", (folded, b), flags)
-        return apply("Reshape", (product,), {"shape": (size, rows, product.shape[1])}), 0
-    if a_dim is None:
-        # (n, k) @ (B, k, m): the examples' columns side by side in one (k, B·m) matrix
-        b = move_axis(b, b_dim, 0)
-        size, cols = b.shape[0], b.shape[1] if transpose_b else b.shape[2]
-        product = apply("MatMul", (a, _fold_into_columns(b, transposed=transpose_b)), flags)
-        return apply("Reshape", (product,), {"shape": (product.shape[0], size, cols)}), 1
-    return apply("BatchMatMul", (move_axis(a, a_dim, 0), move_axis(b, b_dim, 0)), flags), 0
+        # op(a) is (rows, k): with a = (n, k) the rows are axis 0, with transpose_a axis 1
+        merged_at = 1 if transpose_a else 0
+        x, dim, position = a, a_dim, 0
+    else:
+        # op(b) is (k, cols): with b = (k, m) the columns are axis 1, with transpose_b axis 0
+        merged_at = 0 if transpose_b else 1
+        x, dim, position = b, b_dim, 1
+    size = x.shape[dim]
+    if dim not in (merged_at, merged_at + 1):
+        x, dim = move_axis(x, dim, merged_at), merged_at
+    example_size = x.shape[merged_at + 1] if dim == merged_at else x.shape[merged_at]
+    operands = [a, b]
+    operands[position] = _merge_two_axes(x, merged_at)
+    product = apply("MatMul", operands, flags)
+    # the product's merged axis (rows: 0, columns: 1) splits back into batch and example
+    block = (size, example_size) if dim == merged_at else (example_size, size)
+    shape = block + (product.shape[1],) if position == 0 else (product.shape[0],) + block
+    return apply("Reshape", (product,), {"shape": shape}), position + (dim != merged_at)
 
 
 def _batch_matmul(inputs, dims, *, transpose_a, transpose_b):

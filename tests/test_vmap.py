@@ -382,3 +382,24 @@ def test_a_planted_wrong_batching_rule_is_reported_wrong(scratch_registry):
     scratch_registry.add_spec(spec("PlantedSquare", sample(x(3))), "test-suite")
     result = check_batching(scratch_registry, scratch_registry.ops["PlantedSquare"], "cpu")
     assert result.status == "wrong" and "differs from the loop" in result.detail
+
+
+# ---- the example --------------------------------------------------------------------------------
+def test_the_example_pinn_residual_jacobian_matches_torch():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "vmap_per_sample.py"
+    loader = importlib.util.spec_from_file_location("vmap_per_sample", path)
+    example = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(example)
+    w1, w2, points = data(2, 6), data(6, 1), data(4, 2)
+
+    def t_residual(p):
+        u = lambda q: (torch.tanh(q[None] @ torch.tensor(w1)) @ torch.tensor(w2)).sum()  # noqa
+        return torch.trace(tf.hessian(u)(p)) + torch.sin(p[0]) * torch.sin(p[1])
+
+    close(example.pinn_residual_jacobian(Tensor(w1), Tensor(w2), Tensor(points)),
+          tf.vmap(tf.jacrev(t_residual))(torch.tensor(points)))
+    grads = example.per_sample_gradients(Tensor(w1), Tensor(data(6, 3)), Tensor(points),
+                                         Tensor(np.eye(3)[[0, 2, 1, 1]]))
+    assert grads.shape == (4, 2, 6)

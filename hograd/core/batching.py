@@ -111,18 +111,25 @@ def broadcasting(op: str) -> BatchRule:
 
     def batch(inputs, dims, **attrs):
         rank = max(example_rank(x, d) for x, d in zip(inputs, dims))
-        batched_dims = {d for d in dims if d is not None}
-        if len(batched_dims) == 1 and all(x.ndim - 1 == rank for x, d in zip(inputs, dims)
-                                          if d is not None):
-            dim = batched_dims.pop()
-            in_place = [x if d is not None else _unit_axis_at(x, dim, rank)
-                        for x, d in zip(inputs, dims)]
+        # where each batch axis lands once its examples are left-padded to the common rank
+        padded_dims = {d + rank - (x.ndim - 1) for x, d in zip(inputs, dims) if d is not None}
+        if len(padded_dims) == 1:
+            dim = padded_dims.pop()
+            in_place = [_unit_axis_at(x, dim, rank) if d is None else
+                        _left_padded(x, rank + 1) for x, d in zip(inputs, dims)]
             return apply(op, in_place, attrs, validated=True), dim
         lined_up = [x if d is None else pad_rank(move_axis(x, d, 0), rank)
                     for x, d in zip(inputs, dims)]
         return apply(op, lined_up, attrs, validated=True), 0
 
     return batch
+
+
+def _left_padded(x, rank: int):
+    """``x`` with leading axes of length 1 up to ``rank`` (a view: the data do not move)."""
+    if x.ndim >= rank:
+        return x
+    return apply("Reshape", (x,), {"shape": (1,) * (rank - x.ndim) + tuple(x.shape)})
 
 
 def _unit_axis_at(x, dim: int, rank: int):

@@ -74,7 +74,9 @@ def _example(tensor, axis: Optional[int]) -> tuple[AbstractValue, Any]:
     if axis is None:
         return tensor._aval, tensor._data
     shape = tensor.shape[:axis] + tensor.shape[axis + 1:]
-    data = None if tensor._data is None else tensor._data[(slice(None),) * axis + (0,)]
+    # a full index (the Array API has no implicit trailing axes)
+    index = (slice(None),) * axis + (0, Ellipsis)
+    data = None if tensor._data is None else tensor._data[index]
     return AbstractValue(tuple(shape), tensor.dtype), data
 
 

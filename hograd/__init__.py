@@ -21,11 +21,12 @@ from .context import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context  # noqa
 # MindSpore 2.x's functional transforms, at the top level as there (also under hograd.ops)
 from .core.functional import (grad, hessian, hvp, jacfwd, jacrev, jvp,  # noqa: E402
                               value_and_grad, vjp)
+from .core.vmap import vmap  # noqa: E402
 from .serialization import load_checkpoint, load_param_into_net, save_checkpoint  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Tensor", "Parameter", "ParameterTuple", "dtype", "context", "nn", "ops", "common",
            "jit", "mutable", "jet", "derivative", "laplacian", "set_seed", "set_context",
            "get_context", "GRAPH_MODE", "PYNATIVE_MODE", "grad", "value_and_grad", "jvp", "vjp",
-           "jacfwd", "jacrev", "hessian", "hvp", "float16", "float32", "float64", "int32",
+           "jacfwd", "jacrev", "hessian", "hvp", "vmap", "float16", "float32", "float64", "int32",
            "int64", "bool_", "save_checkpoint", "load_checkpoint", "load_param_into_net"]

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from ..core.registry import Registry
 from .checker import STATUSES, CellResult, check_cell, node_counts
+from .batch_check import BATCH_STATUSES, BatchResult, check_batching
 from .taylor_check import TAYLOR_ORDER, TaylorResult, check_taylor
 
 
@@ -42,6 +43,8 @@ class OpRow(BaseModel):
     taylor: Optional[TaylorResult] = None
     # the same checks in forward mode (nested jvp), per device
     forward_cells: dict[str, CellResult] = {}
+    # vmap per device: its batching rule (or the fallback loop) against a loop of unbatched calls
+    batch_cells: dict[str, BatchResult] = {}
 
 
 class CapabilityReport(BaseModel):
@@ -56,13 +59,20 @@ class CapabilityReport(BaseModel):
     @property
     def claims_hold(self) -> bool:
         return all(cell.claim_ok for row in self.ops
-                   for cell in (*row.cells.values(), *row.forward_cells.values()))
+                   for cell in (*row.cells.values(), *row.forward_cells.values())) \
+            and not self.broken_batching()
+
+    def broken_batching(self) -> list[str]:
+        """Ops whose vmap disagrees with a loop of unbatched calls, or whose check crashed."""
+        return [f"{row.op} on {device} (vmap): {cell.status} — {cell.detail}"
+                for row in self.ops for device, cell in row.batch_cells.items()
+                if cell.status in ("wrong", "error")]
 
     def broken_claims(self) -> list[str]:
         return [f"{row.op} on {device}{mode}: {cell.status} — {cell.detail}"
                 for row in self.ops
                 for mode, cells in (("", row.cells), (" (forward mode)", row.forward_cells))
-                for device, cell in cells.items() if not cell.claim_ok]
+                for device, cell in cells.items() if not cell.claim_ok] + self.broken_batching()
 
 
 def build_report(registry: Registry, *, devices: Optional[list[str]] = None,
@@ -83,13 +93,14 @@ def build_report(registry: Registry, *, devices: Optional[list[str]] = None,
     for name in op_names:
         op = registry.ops[name]
         spec = registry.specs.get(name)
-        cells, forward_cells = {}, {}
+        cells, forward_cells, batch_cells = {}, {}, {}
         for device in device_names:
             if progress:
                 progress(done, total, f"{name} on {device}")
             cells[device] = check_cell(registry, op, device, max_order, seed)
             forward_cells[device] = check_cell(registry, op, device, max_order, seed,
                                                mode="forward")
+            batch_cells[device] = check_batching(registry, op, device, seed)
             done += 2
         nodes = node_counts(op, spec, max_order, seed) if "cpu" in registry.devices else []
         taylor = check_taylor(op, spec, TAYLOR_ORDER, seed) if "cpu" in registry.devices else None
@@ -97,7 +108,7 @@ def build_report(registry: Registry, *, devices: Optional[list[str]] = None,
                           kind="composite" if op.composite else "primitive", doc=op.doc,
                           claimed_order=spec.max_order if spec and spec.derivative == "checked"
                           else None, graph_nodes=nodes, cells=cells, taylor=taylor,
-                          forward_cells=forward_cells))
+                          forward_cells=forward_cells, batch_cells=batch_cells))
     if progress:
         progress(total, total, "done")
     return CapabilityReport(hograd_version=__version__, max_order=max_order, seed=seed,
@@ -115,6 +126,15 @@ def cell_text(cell: CellResult) -> str:
     text = SHORT[cell.status].format(order=cell.verified_order, next=cell.verified_order + 1,
                                      detail=cell.detail)
     return text if cell.claim_ok else text + " (claim broken)"
+
+
+BATCH_SHORT = {"batched": "vmap ✓", "loop": "loop", "wrong": "✗ wrong", "error": "✗ error",
+               "no inputs": "—", "no kernel": "no kernel", "device absent": "absent",
+               "unchecked": "unchecked"}
+
+
+def batch_text(result: Optional[BatchResult]) -> str:
+    return "—" if result is None else BATCH_SHORT[result.status]
 
 
 def taylor_text(result: Optional[TaylorResult]) -> str:
@@ -153,14 +173,20 @@ def to_markdown(report: CapabilityReport) -> str:
         "difference of the order below · no rule — a jet through it raises NoTaylorRuleError · "
         "const — a non-float output, nothing to propagate.",
         "",
-        "| op | provider | " + " | ".join(f"{d} | {d} fwd" for d in devices)
+        "Columns *device* vmap: the op under vmap against a loop of unbatched calls, batch axes "
+        "in front, at the back and on one input at a time · vmap ✓ — its batching rule agrees "
+        "(one call for the batch) · loop — no rule: the fallback loop agrees (and warns) · "
+        "no inputs — nothing to batch.",
+        "",
+        "| op | provider | " + " | ".join(f"{d} | {d} fwd | {d} vmap" for d in devices)
         + " | nodes | taylor |",
-        "|---|---|" + "---|---|" * len(devices) + "---|---|",
+        "|---|---|" + "---|---|---|" * len(devices) + "---|---|",
     ]
     for row in report.ops:
         kind = " (composite)" if row.kind == "composite" else ""
         cells = " | ".join(f"{cell_text(row.cells[d])} | "
                            f"{cell_text(row.forward_cells[d]) if d in row.forward_cells else '—'}"
+                           f" | {batch_text(row.batch_cells.get(d))}"
                            for d in devices)
         nodes = ", ".join(map(str, row.graph_nodes)) or "—"
         lines.append(f"| {row.op}{kind} | {row.provider} | {cells} | {nodes} | "
@@ -170,6 +196,9 @@ def to_markdown(report: CapabilityReport) -> str:
              for mode, cells in (("", row.cells), (" (forward mode)", row.forward_cells))
              for device, cell in cells.items()
              if cell.detail and cell.status not in ("device absent",)]
+    notes += [f"- **{row.op}** on {device} (vmap): {cell.status} — {cell.detail}"
+              for row in report.ops for device, cell in row.batch_cells.items()
+              if cell.status in ("wrong", "error")]
     notes += [f"- **{row.op}** Taylor rule: {row.taylor.status} — {row.taylor.detail}"
               for row in report.ops if row.taylor and row.taylor.status in ("wrong", "error")]
     if notes:
@@ -178,12 +207,18 @@ def to_markdown(report: CapabilityReport) -> str:
                for status in STATUSES}
     forward = {status: sum(row.forward_cells[d].status == status for row in report.ops
                            for d in devices if d in row.forward_cells) for status in STATUSES}
+    batching = {status: sum(row.batch_cells[d].status == status for row in report.ops
+                            for d in devices if d in row.batch_cells)
+                 for status in BATCH_STATUSES}
     lines += ["", "## Summary", "",
               "Reverse mode: " + ", ".join(f"{status}: {count}"
                                            for status, count in summary.items() if count) + ".",
               "",
               "Forward mode: " + ", ".join(f"{status}: {count}"
                                            for status, count in forward.items() if count) + ".",
+              "",
+              "vmap: " + ", ".join(f"{status}: {count}" for status, count in batching.items()
+                                   if count) + ".",
               ""]
     return "\n".join(lines)
 
@@ -197,7 +232,9 @@ COLOURS = {"verified": "#b7e4c7", "wrong": "#f4a3a3", "not differentiable": "#dd
 def to_html(report: CapabilityReport) -> str:
     devices = [d.name for d in report.devices]
     head = "".join(f"<th title='{html.escape(d.absent_reason or 'present')}'>{d.name}</th>"
-                   f"<th title='forward mode (jvp)'>{d.name} fwd</th>" for d in report.devices)
+                   f"<th title='forward mode (jvp)'>{d.name} fwd</th>"
+                   f"<th title='vmap against a loop of unbatched calls'>{d.name} vmap</th>"
+                   for d in report.devices)
     body = []
     for row in report.ops:
         cells = []
@@ -209,6 +246,13 @@ def to_html(report: CapabilityReport) -> str:
             label = "absent" if cell.status == "device absent" else cell_text(cell)
             cells.append(f"<td class='c' title=\"{tip}\" bgcolor='{COLOURS[cell.status]}'"
                          f"{border}>{html.escape(label)}</td>")
+            if cell is row.forward_cells.get(device) or (device not in row.forward_cells
+                                                         and cell is row.cells[device]):
+                batched = row.batch_cells.get(device)
+                batch_tip = html.escape(f"{batched.status}: {batched.detail}" if batched
+                                        else "not checked", quote=True)
+                cells.append(f"<td class='c' title=\"{batch_tip}\">"
+                             f"{html.escape(batch_text(batched))}</td>")
         nodes = ", ".join(map(str, row.graph_nodes)) or "—"
         taylor_tip = html.escape(f"{row.taylor.status}: {row.taylor.detail}" if row.taylor
                                  else "not checked", quote=True)

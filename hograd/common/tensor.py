@@ -1,4 +1,4 @@
-"""``hograd.common.tensor``: MindSpore's path to ``Tensor`` (defined in ``hograd.tensor``)."""
+"""``hograd.common.tensor``: MindSpore's path to ``Tensor`` (defined in ``hograd.core.tensor``)."""
 from ..core.tensor import Tensor
 
 __all__ = ["Tensor"]

@@ -67,3 +67,8 @@ class GuardFailure(Exception):
 
 class PluginError(HogradError, RuntimeError):
     """A plugin could not be loaded or registered something invalid."""
+
+
+class BatchingError(HogradError, ValueError):
+    """vmap was given axes that do not fit, or met what it cannot batch (a branch whose
+    decision differs between batch elements, a write of a batched value to a Parameter)."""

@@ -12,8 +12,9 @@ mode, ``core/forward.jvp_graph`` for forward mode) and calls the derived graph:
 - in ``PYNATIVE_MODE`` it traces anew on every call, so it sees the Python state of now, as
   ``GradOperation`` does there.
 
-``jacfwd`` and ``jacrev`` build the Jacobian from one JVP per input element or one VJP per
-output element (a loop over basis vectors inside one graph; ``vmap`` will batch them).
+``jacfwd`` and ``jacrev`` build the Jacobian from the JVP batched over the input's basis
+vectors, or the VJP batched over the output's (``vmap``'s transformer, ``core/batching.py``):
+one pass of batched ops, not a loop.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .batching import move_axis, push_batched, to_front
 from .cache import FunctionCaches
 from .compiled import call_compiled
 from .dispatch import apply
@@ -403,33 +405,48 @@ class _JacobianTransform:
 
     @staticmethod
     def _rows(traced: _Traced, wrt: list[int], outs: Sequence, ins: list) -> list[list]:
-        """Reverse mode: one VJP per output element, with a one-hot cotangent."""
+        """Reverse mode: the VJP batched over one-hot cotangents, one row per output element."""
         backward = vjp_graph(traced.differentiated_graph, wrt, True, traced.device)
         blocks = []
         for j, out in enumerate(outs):
-            rows: list[list] = [[] for _ in ins]
-            for element in range(out.aval.size):
-                sens = [_basis(o.aval, element if k == j else None) for k, o in enumerate(outs)]
-                grads = call_graph(backward.graph, [*traced.bound, *sens, *backward.captured])
-                for p, g in enumerate(grads):
-                    rows[p].append(g)
-            blocks.append([_assemble(r, out.aval.shape, x.shape, rows_first=True)
-                           for r, x in zip(rows, ins)])
+            sens = [_identity(o.aval) if k == j else _basis(o.aval, None)
+                    for k, o in enumerate(outs)]
+            dims = [None] * len(traced.bound) + [0 if k == j else None for k in range(len(outs))]
+            grads = _batched_outputs(backward, [*traced.bound, *sens], dims, out.aval.size)
+            blocks.append([apply("Reshape", (g,), {"shape": tuple(out.aval.shape) + tuple(x.shape)})
+                           for g, x in zip(grads, ins)])
         return blocks
 
     @staticmethod
     def _columns(traced: _Traced, wrt: list[int], outs: Sequence, ins: list) -> list[list]:
-        """Forward mode: one JVP per input element, with a one-hot tangent."""
+        """Forward mode: the JVP batched over one-hot tangents, one column per input element."""
         derived = jvp_graph(traced.differentiated_graph, wrt, traced.device)
-        columns: list[list[list]] = [[[] for _ in ins] for _ in outs]
+        columns: list[list] = [[None] * len(ins) for _ in outs]
         for p, x in enumerate(ins):
-            for element in range(x.size):
-                seeds = [_basis(y.aval, element if q == p else None) for q, y in enumerate(ins)]
-                results = call_graph(derived.graph, [*traced.bound, *seeds, *derived.captured])
-                for j, tangent in enumerate(results[len(outs):]):
-                    columns[j][p].append(tangent)
-        return [[_assemble(columns[j][p], out.aval.shape, x.shape, rows_first=False)
-                 for p, x in enumerate(ins)] for j, out in enumerate(outs)]
+            seeds = [_identity(y.aval) if q == p else _basis(y.aval, None)
+                     for q, y in enumerate(ins)]
+            dims = [None] * len(traced.bound) + [0 if q == p else None for q in range(len(ins))]
+            tangents = _batched_outputs(derived, [*traced.bound, *seeds], dims, x.size)
+            for j, (out, tangent) in enumerate(zip(outs, tangents[len(outs):])):
+                # (input element, *output shape) -> output shape + input shape
+                last = move_axis(tangent, 0, tangent.ndim - 1)
+                columns[j][p] = apply("Reshape", (last,), {"shape": tuple(out.aval.shape)
+                                                           + tuple(x.shape)})
+        return columns
+
+
+def _batched_outputs(derived: ClosedGraph, inputs: list, dims: list, size: int) -> list:
+    """The outputs of ``derived`` over a batch of seeds (``vmap``'s transformer), each with its
+    batch axis first: one pass for all basis vectors instead of one call per vector."""
+    env, batch_dims = push_batched(derived.graph, [*inputs, *derived.captured],
+                                   [*dims, *[None] * len(derived.captured)])
+    return [to_front(env[v], batch_dims[v], size) for v in derived.graph.outputs]
+
+
+def _identity(aval):
+    """The one-hot tensors of ``aval`` for every element, stacked: shape ``(size, *shape)``."""
+    from .tensor import Tensor
+    return Tensor(np.eye(aval.size, dtype=aval.dtype.numpy).reshape((aval.size,) + aval.shape))
 
 
 def _basis(aval, element: int | None):
@@ -439,12 +456,6 @@ def _basis(aval, element: int | None):
     if element is not None:
         array.reshape(-1)[element] = 1
     return Tensor(array)
-
-
-def _assemble(pieces: list, out_shape: tuple, in_shape: tuple, rows_first: bool):
-    """The Jacobian block ``out_shape + in_shape`` from per-element rows or columns."""
-    stacked = apply(role("stack"), pieces, {"axis": 0 if rows_first else -1})
-    return apply(role("reshape"), (stacked,), {"shape": tuple(out_shape) + tuple(in_shape)})
 
 
 def jacfwd(fn: Callable, grad_position: Any = 0, has_aux: bool = False) -> Callable:

@@ -50,6 +50,9 @@ class OpDef(BaseModel):
     # forward mode (JVP); most ops get it from a family helper (ops/families.py), and an op
     # without one cannot be differentiated in forward mode (a clear error says so)
     forward: Optional[ForwardRule] = None
+    # vmap: batch(inputs, dims, **attrs) -> (output, its batch dim), the whole batch in one call
+    # of ops (core/batching.py has the helpers); None: vmap loops over examples, with a warning
+    batch: Optional[Callable[..., Any]] = None
     # takes any number of inputs (calls of subgraphs, Concat)
     variadic: bool = False
     # an op defined by other ops: composite(*inputs, **attrs) applies them and returns the

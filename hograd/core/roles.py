@@ -25,6 +25,8 @@ ROLES = {
     "cast": "x converted to the attribute dtype",
     "reduce_sum": "the sum of x over attribute axis (keep_dims attribute)",
     "reshape": "x's elements in the attribute shape",
+    "transpose": "x's axes permuted by the attribute perm",
+    "expand_dims": "x with a new axis of length 1 at the attribute axis",
     "stop_gradient": "x, with a zero derivative (aux outputs of the functional transforms)",
     "stack": "tensors stacked along a new attribute axis (Jacobians from rows or columns)",
     "get_item": "x at an index in normal form (core/indexing.py)",

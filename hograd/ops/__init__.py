@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..core.functional import (grad, hessian, hvp, jacfwd, jacrev, jvp, value_and_grad,
                                vjp)
 from ..core.grad import GradOperation
+from ..core.vmap import vmap
 from ..core.registry import registry
 from ..taylor_api import derivative, jet
 from .call import Primitive, exposed_names, functional_table, is_exposed, primitive_class
@@ -47,7 +48,7 @@ def __dir__() -> list[str]:
 from . import composite, functional, operations  # noqa: E402  (MindSpore's module layout)
 
 __all__ = ["GradOperation", "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian",
-           "hvp", "jet", "derivative", "Primitive", "Assign", "assign", "composite",
+           "hvp", "vmap", "jet", "derivative", "Primitive", "Assign", "assign", "composite",
            "functional", "operations"]
 
 from .state import Assign, assign  # noqa: E402  (writes Parameters; not a registered op)

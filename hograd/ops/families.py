@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import dtype as dt
+from ..core.batching import broadcasting, vectorized
 from ..core.dispatch import apply
 from ..core.errors import OpDtypeError, OpInputError
 from ..core.indexing import normalize_axes  # noqa: F401  (re-exported for op modules)
@@ -80,7 +81,7 @@ def unary(name: str, rule: Optional[Callable | NotDifferentiable], *, doc: str,
             UNARY_CHECKS.model_copy(update={"derivative": "none"})
     return OpDef(name=name, inputs=("x",),
                  infer=same_as_input if promotion == "float" else numeric_input,
-                 backward=(rule,), forward=self_adjoint_jvp((rule,)),
+                 backward=(rule,), forward=self_adjoint_jvp((rule,)), batch=vectorized(name),
                  promotion=promotion, domain=domain, doc=doc, functional=functional,
                  checks=checks, roles=roles, rewrites=rewrites)
 
@@ -98,7 +99,7 @@ def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *,
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(rule_x, rule_y),
                  forward=self_adjoint_jvp((rule_x, rule_y)), promotion=promotion, domain=domain,
-                 doc=doc, aliases=aliases, functional=functional,
+                 doc=doc, aliases=aliases, functional=functional, batch=broadcasting(name),
                  checks=checks or BINARY_CHECKS, roles=roles, rewrites=rewrites)
 
 
@@ -110,7 +111,7 @@ def comparison(name: str, *, doc: str) -> OpDef:
         return AbstractValue(broadcast_shapes(x.shape, y.shape, names=("x", "y")), dt.bool_)
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(None, None),
-                 promotion="common", doc=doc, checks=BINARY_CHECKS)
+                 promotion="common", doc=doc, checks=BINARY_CHECKS, batch=broadcasting(name))
 
 
 # ---- forward-mode rules ------------------------------------------------------------------------

@@ -18,11 +18,13 @@ from .reshaping import OPS as RESHAPING
 from .rounding import OPS as ROUNDING
 from .selection import OPS as SELECTION
 from .state import OPS as STATE
+from .batch_rules import with_batch_rules
 from .taylor_rules import with_taylor_rules
 
 BUILTIN_OPS = with_taylor_rules(ELEMENTWISE + ACTIVATION + ARITHMETIC + LINALG + REDUCTION
                                 + RESHAPING + CREATION + SELECTION + DEBUG
                                 + ROUNDING + INDEXING_EXTRA + DENSE_LINALG + RANDOM + STATE)
+BUILTIN_OPS = with_batch_rules(BUILTIN_OPS)
 
 
 @hookimpl

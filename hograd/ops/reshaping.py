@@ -140,11 +140,11 @@ OPS = [
           checks=checks(sample(x(2, 3), shape=(3, -1)), sample(x(), shape=(1, 1)))),
     OpDef(name="Transpose", inputs=("x",), infer=_transpose_infer, attributes=PermAttrs,
           call_attributes=("perm",), backward=(_transpose_grad,), doc="permute axes",
-          forward=linear_jvp("Transpose"), rewrites=(moved_fill,),
+          forward=linear_jvp("Transpose"), roles=("transpose",), rewrites=(moved_fill,),
           checks=checks(sample(x(2, 3), perm=(1, 0)), sample(x(2, 3, 2), perm=(2, 0, 1)))),
     OpDef(name="ExpandDims", inputs=("x",), infer=_expand_dims_infer, attributes=AxisAttrs,
           call_attributes=("axis",), doc="insert an axis of size 1",
-          forward=linear_jvp("ExpandDims"), rewrites=(moved_fill,),
+          forward=linear_jvp("ExpandDims"), roles=("expand_dims",), rewrites=(moved_fill,),
           backward=(lambda g, out, x, *, axis: F.reshape(g, x.shape),),
           checks=checks(sample(x(2, 3), axis=1), sample(x(2), axis=-1))),
     # the transformer sums a cotangent back over broadcast axes, so the rule passes g through

@@ -68,9 +68,11 @@ def negate(a: Coefficient) -> Coefficient:
     return scale(a, -1.0)
 
 
-# tensor made by ``scale`` (by id, checked through a weak reference) -> (its base, the factor):
-# a scale of a scale becomes one product, so recurrences (ODEs, squares, the 1/k of each
-# coefficient) do not stack constant factors node upon node
+# tensor made by ``scale`` (by id) -> (its base, the factor): a scale of a scale becomes one
+# product, so recurrences (ODEs, squares, the 1/k of each coefficient) do not stack constant
+# factors node upon node. An entry lives exactly as long as its scaled tensor (a weak-reference
+# callback removes it) and holds the base strongly: a base made inside a rule (the pair sum of a
+# square) is often referenced by nothing else, and a weak entry would die before the next scale.
 _scaled: dict[int, tuple[Any, Any, float]] = {}
 
 
@@ -83,15 +85,14 @@ def scale(a: Coefficient, factor: float) -> Coefficient:
 
 def _scale_tensor(tensor, factor: float):
     origin = _scaled.get(id(tensor))
-    if origin is not None and origin[0]() is tensor and origin[1]() is not None:
-        tensor, factor = origin[1](), factor * origin[2]
+    if origin is not None and origin[0]() is tensor:
+        tensor, factor = origin[1], factor * origin[2]
     if factor == 1:
         return tensor
     result = (apply("Neg", (tensor,)) if factor == -1
               else apply("Mul", (tensor, factor)))
-    if len(_scaled) > 100_000:  # entries of collected tensors are dead weight; start afresh
-        _scaled.clear()
-    _scaled[id(result)] = (weakref.ref(result), weakref.ref(tensor), factor)
+    key = id(result)
+    _scaled[key] = (weakref.ref(result, lambda _: _scaled.pop(key, None)), tensor, factor)
     return result
 
 

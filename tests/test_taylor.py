@@ -179,6 +179,24 @@ def test_laplacian_of_a_radial_function_is_analytic():
                                (4 * squared - 6) * np.exp(-squared), rtol=1e-12)
 
 
+def test_a_reduction_over_the_points_sums_every_copy_of_a_row_coefficient():
+    # the seeds are one row per direction; F = Σ_k (Σ_p (x_p W)_k)² moves all 8 points at once
+    # along e_d, so ∂²F/∂t² = 2·Σ_k (8·W_dk)² and the sum over d is 2·8²·|W|²
+    w = np.random.default_rng(4).standard_normal((3, 5))
+    fn = lambda x: ops.reduce_sum(ops.square(ops.reduce_sum(ops.matmul(x, Tensor(w)), axis=0)))
+    value = hograd.laplacian(fn)(Tensor(np.random.default_rng(5).uniform(-1, 1, (8, 3))))
+    assert float(value.asnumpy()) == pytest.approx(2 * 8 ** 2 * (w * w).sum(), rel=1e-12)
+
+
+def test_laplacian_of_a_function_affine_in_the_point_has_the_output_shape():
+    # Δ(xW)² = 2·Σ_d W_dj² never meets a point (it stays one row); it comes back per point
+    w = np.random.default_rng(6).standard_normal((3, 2))
+    value = hograd.laplacian(lambda x: ops.square(ops.matmul(x, Tensor(w))))(
+        Tensor(np.ones((7, 3))))
+    np.testing.assert_allclose(value.asnumpy(), np.broadcast_to(2 * (w * w).sum(axis=0), (7, 2)),
+                               rtol=1e-12)
+
+
 # ---- the check behind the matrix's Taylor column ------------------------------------------------
 def test_every_op_with_a_taylor_rule_verifies_to_order_six():
     reg = registry()

@@ -147,18 +147,33 @@ def linear(fn: Callable[..., Any], *coefficients: Coefficient) -> Coefficient:
     return _each(fn, *coefficients)
 
 
-def fit(a: Coefficient, aval) -> Coefficient:
-    """``a`` broadcast to ``aval``'s shape and cast to its dtype.
+def fit(a: Coefficient, aval, loose_axes=()) -> Coefficient:
+    """``a`` broadcast to ``aval``'s shape and cast to its dtype; ``loose_axes`` (negative, as
+    counted from the last axis) keep a length of 1, and ``loose_axes="all"`` keeps every one.
 
-    Elementwise rules of broadcasting ops must give coefficients of the output's exact shape:
-    a linear op further on (a ReduceSum) would otherwise sum the wrong number of copies."""
+    A coefficient's shape need only *broadcast* to its value's shape: an axis of length 1 says
+    the coefficient is the same all along it (the seeds of ``laplacian`` are one row per
+    direction, not one per point), and elementwise rules keep it so, which makes per-direction
+    work as small as the coefficient. An op that is not elementwise fits its coefficients
+    first: a reduction over a kept axis would sum one copy instead of many. Only the axes such
+    an op treats pointwise may stay loose (the rows of a matrix product's left factor)."""
     def fitted(x):
-        if x.shape != aval.shape:
-            x = apply("BroadcastTo", (x,), {"shape": aval.shape})
+        target = _fitted_shape(tuple(x.shape), tuple(aval.shape), loose_axes)
+        if tuple(x.shape) != target:
+            x = apply("BroadcastTo", (x,), {"shape": target})
         if x.dtype is not aval.dtype:
             x = apply("Cast", (x,), {"dtype": aval.dtype})
         return x
     return None if a is None else _each(fitted, a)
+
+
+def _fitted_shape(shape: tuple, full: tuple, loose_axes) -> tuple:
+    if loose_axes == "all" and len(shape) == len(full):
+        return shape
+    padded = (1,) * (len(full) - len(shape)) + shape
+    loose = range(-len(full), 0) if loose_axes == "all" else loose_axes
+    return tuple(1 if size == 1 and axis in loose else whole
+                 for axis, size, whole in zip(range(-len(full), 0), padded, full))
 
 
 def dense(coefficients: list, zeros_like: Optional[list] = None) -> list:

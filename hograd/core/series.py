@@ -70,12 +70,18 @@ class Series:
         """This series with its primal replaced by ``primal`` (the op's own, stabler kernel)."""
         return Series(lambda k: primal if k == 0 else self[k], constant=self.constant)
 
-    def map(self, fn: Callable[[Any], Any], primal=None) -> "Series":
-        """``fn`` (a linear op) applied to every coefficient; ``primal`` if already computed."""
+    def map(self, fn: Callable[[Any], Any], primal=None, elementwise: bool = False
+            ) -> "Series":
+        """``fn`` (a linear op) applied to every coefficient; ``primal`` if already computed.
+
+        ``fn`` sees coefficients of the primal's exact shape unless it is ``elementwise``
+        (then a coefficient that only broadcasts to it stays as small as it is)."""
         def rule(k):
             if k == 0:
                 return fn(self[0]) if primal is None else primal
-            return co.linear(fn, self[k])
+            if elementwise:
+                return co.linear(fn, self[k])
+            return co.linear(fn, co.fit(self[k], self[0].aval))
         return Series(rule, constant=self.constant)
 
     # ---- arithmetic -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Graph passes: graph in, new graph out. Each keeps the inputs and what the outputs compute."""
 from __future__ import annotations
 
-from .ir import Graph, Node, Var
+from .ir import AbstractValue, Graph, Node, Var
 from .registry import registry
 
 
@@ -161,7 +161,50 @@ def algebraic_simplification(graph: Graph) -> Graph:
     return Graph(graph.inputs, tuple(nodes), outputs)
 
 
+# ---- reassociation: a row scaling moves onto the smaller factor ----------------------------------
+def _row_scaled(node: Node | None):
+    """``(matrix, row)`` when ``node`` is ``matrix · row``: an (n, k) matrix times one row of
+    k scales (shape (1, k) or (k,)), the same for every row of the matrix; else None."""
+    if node is None or node.op != "Mul":
+        return None
+    for matrix, row in (node.inputs, node.inputs[::-1]):
+        if (matrix.aval.ndim == 2 and matrix.aval.shape == node.out.aval.shape
+                and row.aval.shape in ((1, matrix.aval.shape[1]), (matrix.aval.shape[1],))
+                and row.aval.dtype == matrix.aval.dtype):
+            return matrix, row
+    return None
+
+
+def reassociate_row_scaling(graph: Graph) -> Graph:
+    """``(A · r) @ W → A @ (rᵀ · W)`` for a row of scales ``r``: the scales multiply W's k·m
+    entries instead of A's n·k, when W has fewer columns than A has rows. Collapsed Taylor mode
+    makes this shape: a Laplacian's first-layer direction is tanh' times one row of the weights
+    (``core/coefficients.fit``), and its product with the next layer's weights then needs no
+    batch-sized array per direction."""
+    defining = {node.out: node for node in graph.nodes}
+    nodes: list[Node] = []
+    for node in graph.nodes:
+        attrs = node.attr_dict
+        scaled = _row_scaled(defining.get(node.inputs[0])) if (
+            node.op == "MatMul" and not attrs["transpose_a"]) else None
+        weights = node.inputs[1] if scaled else None
+        if scaled is None or node.out.aval.shape[1] >= node.out.aval.shape[0]:
+            nodes.append(node)
+            continue
+        matrix, row = scaled
+        inner = row.aval.size
+        if not attrs["transpose_b"]:  # W is (k, m): the scales run down its rows
+            column = Var(AbstractValue((inner, 1), row.aval.dtype))
+            nodes.append(Node("Reshape", (row,), (("shape", (inner, 1)),), column))
+            row = column
+        rescaled = Var(weights.aval)
+        nodes.append(Node("Mul", (row, weights), (), rescaled))
+        nodes.append(Node("MatMul", (matrix, rescaled), node.attrs, node.out))
+    return Graph(graph.inputs, tuple(nodes), graph.outputs)
+
+
 def simplify(graph: Graph) -> Graph:
-    """The passes every derived graph goes through: algebra, CSE, then dead-code elimination."""
-    graph = algebraic_simplification(dead_code_elimination(graph))
+    """The passes every derived graph goes through: algebra, reassociation, CSE, then
+    dead-code elimination."""
+    graph = reassociate_row_scaling(algebraic_simplification(dead_code_elimination(graph)))
     return dead_code_elimination(common_subexpression_elimination(graph))

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core.cache import FunctionCaches
-from .core.coefficients import Directions, fit, unit
+from .core.coefficients import Directions, fit, scale, unit
 from .core.dispatch import apply
 from .core.errors import HogradError
 from .core.executor import compile_graph
@@ -229,7 +229,7 @@ def _package(results: list, out_structure) -> tuple[Any, Any]:
 def _times(coefficient, factor: float, like):
     if coefficient is None:
         return apply("ZerosLike", (like,))
-    return fit(apply("Mul", (coefficient, float(factor))), like.aval)
+    return fit(scale(coefficient, factor), like.aval)
 
 
 def _nth_derivative(series: Series, order: int):

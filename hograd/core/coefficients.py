@@ -48,12 +48,23 @@ def _each(fn: Callable, *coefficients: Coefficient) -> Coefficient:
 
 
 def add(a: Coefficient, b: Coefficient) -> Coefficient:
-    """a + b, with None as zero."""
+    """a + b, with None as zero; a negated term is subtracted (see ``multiply``)."""
     if a is None:
         return b
     if b is None:
         return a
-    return _each(lambda x, y: apply("Add", (x, y)), a, b)
+    return _each(_add_tensors, a, b)
+
+
+def _add_tensors(x, y):
+    minus_x, minus_y = _negation_of(x), _negation_of(y)
+    if minus_x is not None and minus_y is not None:
+        return _scale_tensor(apply("Add", (minus_x, minus_y)), -1.0)
+    if minus_y is not None:
+        return apply("Sub", (x, minus_y))
+    if minus_x is not None:
+        return apply("Sub", (y, minus_x))
+    return apply("Add", (x, y))
 
 
 def total(terms) -> Coefficient:
@@ -96,6 +107,29 @@ def _scale_tensor(tensor, factor: float):
     return result
 
 
+def _negation_of(tensor):
+    """The tensor ``tensor`` is the negation of (made by ``scale`` with factor −1), or None."""
+    origin = _scaled.get(id(tensor))
+    if origin is not None and origin[0]() is tensor and origin[2] == -1:
+        return origin[1]
+    return None
+
+
+def _signs_out(product: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``product`` of the un-negated factors, negated once outside: the negation then meets a
+    sum (a subtraction) or a scale (one factor) further on instead of costing a node on each
+    batch-sized factor (tanh's second coefficient is −y·(1 − y²))."""
+    def signed(x, y):
+        minus_x, minus_y = _negation_of(x), _negation_of(y)
+        if minus_x is None and minus_y is None:
+            return product(x, y)
+        if minus_x is not None and minus_y is not None:
+            return product(minus_x, minus_y)
+        return _scale_tensor(product(x if minus_x is None else minus_x,
+                                     y if minus_y is None else minus_y), -1.0)
+    return signed
+
+
 def multiply(a: Coefficient, b: Coefficient,
              product: Optional[Callable[[Any, Any], Any]] = None) -> Coefficient:
     """``product(a, b)`` (elementwise by default) for any bilinear product.
@@ -109,7 +143,7 @@ def multiply(a: Coefficient, b: Coefficient,
             return b
         if _is_unit(b):
             return a
-    product = product or (lambda x, y: apply("Mul", (x, y)))
+    product = _signs_out(product or (lambda x, y: apply("Mul", (x, y))))
     if isinstance(a, Directions) and isinstance(b, Directions):
         return total(product(x, y) for x, y in zip(a.tensors, b.tensors))
     if isinstance(a, Directions):

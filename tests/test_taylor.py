@@ -197,6 +197,26 @@ def test_laplacian_of_a_function_affine_in_the_point_has_the_output_shape():
                                rtol=1e-12)
 
 
+def test_row_seeds_pass_transposed_and_batched_products_exactly():
+    # the seed, one row (1, 1, 3) per direction, meets a transposed weight with a batch axis of
+    # 1 and stays a row; its image then meets a product batched along the points' first axis
+    rng = np.random.default_rng(7)
+    w, v = rng.standard_normal((5, 3)), rng.standard_normal((2, 5, 4))
+    points = rng.uniform(-1, 1, (2, 6, 3))
+
+    def fn(x):
+        h = ops.tanh(ops.BatchMatMul(transpose_b=True)(x, Tensor(w[None])))
+        return ops.reduce_sum(ops.sin(ops.BatchMatMul()(h, Tensor(v))), axis=-1, keep_dims=True)
+
+    def point_fn(batch):
+        return lambda p: torch.sin(torch.tanh(p @ torch.tensor(w).T) @ torch.tensor(v[batch])).sum()
+
+    expected = [[torch.autograd.functional.hessian(point_fn(b), torch.tensor(p)).trace().item()
+                 for p in points[b]] for b in range(2)]
+    np.testing.assert_allclose(hograd.laplacian(fn)(Tensor(points)).asnumpy()[..., 0], expected,
+                               rtol=1e-10)
+
+
 # ---- the check behind the matrix's Taylor column ------------------------------------------------
 def test_every_op_with_a_taylor_rule_verifies_to_order_six():
     reg = registry()

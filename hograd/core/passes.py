@@ -186,14 +186,14 @@ def reassociate_row_scaling(graph: Graph) -> Graph:
     for node in graph.nodes:
         attrs = node.attr_dict
         scaled = _row_scaled(defining.get(node.inputs[0])) if (
-            node.op == "MatMul" and not attrs["transpose_a"]) else None
+            node.op == "MatMul" and not attrs.get("transpose_a", False)) else None
         weights = node.inputs[1] if scaled else None
         if scaled is None or node.out.aval.shape[1] >= node.out.aval.shape[0]:
             nodes.append(node)
             continue
         matrix, row = scaled
         inner = row.aval.size
-        if not attrs["transpose_b"]:  # W is (k, m): the scales run down its rows
+        if not attrs.get("transpose_b", False):  # W is (k, m): the scales run down its rows
             column = Var(AbstractValue((inner, 1), row.aval.dtype))
             nodes.append(Node("Reshape", (row,), (("shape", (inner, 1)),), column))
             row = column

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core.cache import FunctionCaches
-from .core.coefficients import Directions, unit
+from .core.coefficients import Directions, fit, scale, unit
 from .core.dispatch import apply
 from .core.errors import HogradError
 from .core.executor import compile_graph
@@ -136,9 +136,12 @@ def laplacian(fn: Callable, grad_position: int = 0) -> Callable:
             from .core.tensor import Tensor
             x = inputs[grad_position]
             size = x.shape[-1]
+            # one row per direction, the same for every point: the coefficients it seeds stay
+            # rows until an op mixes points (see coefficients.fit), so the first layer's
+            # per-direction work is a row, not a batch
             basis = np.eye(size, dtype=x.dtype.numpy)
-            directions = Directions(
-                Tensor(np.broadcast_to(basis[i], x.shape).copy()) for i in range(size))
+            row = (1,) * (x.ndim - 1) + (size,)
+            directions = Directions(Tensor(basis[i].reshape(row)) for i in range(size))
             return [Series.of_coefficients(x, [directions]) if i == grad_position
                     else Series.of_constant(p) for i, p in enumerate(inputs)]
 
@@ -226,7 +229,7 @@ def _package(results: list, out_structure) -> tuple[Any, Any]:
 def _times(coefficient, factor: float, like):
     if coefficient is None:
         return apply("ZerosLike", (like,))
-    return apply("Mul", (coefficient, float(factor)))
+    return fit(scale(coefficient, factor), like.aval)
 
 
 def _nth_derivative(series: Series, order: int):

@@ -128,3 +128,15 @@ def test_core_needs_ops_by_role_and_a_plugin_cannot_take_a_role_silently(scratch
                                       backward=(None,), roles=("modulo",)), "rival")
 
 
+
+
+def test_core_modules_name_no_library_op():
+    import pathlib
+    import re
+    core = pathlib.Path(__file__).resolve().parents[1] / "hograd" / "core"
+    library = {name for name, op in registry().ops.items()
+               if registry().op_provider[name] != "hograd.core"}
+    named = {(path.name, match) for path in core.glob("*.py")
+             for match in re.findall(r'apply\("(\w+)"', path.read_text())
+             if match in library}
+    assert not named, f"core applies library ops by name: {sorted(named)}; use core/roles.py"

@@ -179,6 +179,44 @@ def test_laplacian_of_a_radial_function_is_analytic():
                                (4 * squared - 6) * np.exp(-squared), rtol=1e-12)
 
 
+def test_a_reduction_over_the_points_sums_every_copy_of_a_row_coefficient():
+    # the seeds are one row per direction; F = Σ_k (Σ_p (x_p W)_k)² moves all 8 points at once
+    # along e_d, so ∂²F/∂t² = 2·Σ_k (8·W_dk)² and the sum over d is 2·8²·|W|²
+    w = np.random.default_rng(4).standard_normal((3, 5))
+    fn = lambda x: ops.reduce_sum(ops.square(ops.reduce_sum(ops.matmul(x, Tensor(w)), axis=0)))
+    value = hograd.laplacian(fn)(Tensor(np.random.default_rng(5).uniform(-1, 1, (8, 3))))
+    assert float(value.asnumpy()) == pytest.approx(2 * 8 ** 2 * (w * w).sum(), rel=1e-12)
+
+
+def test_laplacian_of_a_function_affine_in_the_point_has_the_output_shape():
+    # Δ(xW)² = 2·Σ_d W_dj² never meets a point (it stays one row); it comes back per point
+    w = np.random.default_rng(6).standard_normal((3, 2))
+    value = hograd.laplacian(lambda x: ops.square(ops.matmul(x, Tensor(w))))(
+        Tensor(np.ones((7, 3))))
+    np.testing.assert_allclose(value.asnumpy(), np.broadcast_to(2 * (w * w).sum(axis=0), (7, 2)),
+                               rtol=1e-12)
+
+
+def test_row_seeds_pass_transposed_and_batched_products_exactly():
+    # the seed, one row (1, 1, 3) per direction, meets a transposed weight with a batch axis of
+    # 1 and stays a row; its image then meets a product batched along the points' first axis
+    rng = np.random.default_rng(7)
+    w, v = rng.standard_normal((5, 3)), rng.standard_normal((2, 5, 4))
+    points = rng.uniform(-1, 1, (2, 6, 3))
+
+    def fn(x):
+        h = ops.tanh(ops.BatchMatMul(transpose_b=True)(x, Tensor(w[None])))
+        return ops.reduce_sum(ops.sin(ops.BatchMatMul()(h, Tensor(v))), axis=-1, keep_dims=True)
+
+    def point_fn(batch):
+        return lambda p: torch.sin(torch.tanh(p @ torch.tensor(w).T) @ torch.tensor(v[batch])).sum()
+
+    expected = [[torch.autograd.functional.hessian(point_fn(b), torch.tensor(p)).trace().item()
+                 for p in points[b]] for b in range(2)]
+    np.testing.assert_allclose(hograd.laplacian(fn)(Tensor(points)).asnumpy()[..., 0], expected,
+                               rtol=1e-10)
+
+
 # ---- the check behind the matrix's Taylor column ------------------------------------------------
 def test_every_op_with_a_taylor_rule_verifies_to_order_six():
     reg = registry()

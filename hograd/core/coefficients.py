@@ -20,6 +20,7 @@ import weakref
 from typing import Any, Callable, Optional
 
 from .dispatch import apply
+from .roles import role
 
 
 class Directions:
@@ -48,12 +49,23 @@ def _each(fn: Callable, *coefficients: Coefficient) -> Coefficient:
 
 
 def add(a: Coefficient, b: Coefficient) -> Coefficient:
-    """a + b, with None as zero."""
+    """a + b, with None as zero; a negated term is subtracted (see ``multiply``)."""
     if a is None:
         return b
     if b is None:
         return a
-    return _each(lambda x, y: apply("Add", (x, y)), a, b)
+    return _each(_add_tensors, a, b)
+
+
+def _add_tensors(x, y):
+    minus_x, minus_y = _negation_of(x), _negation_of(y)
+    if minus_x is not None and minus_y is not None:
+        return _scale_tensor(apply(role("add"), (minus_x, minus_y)), -1.0)
+    if minus_y is not None:
+        return apply(role("subtract"), (x, minus_y))
+    if minus_x is not None:
+        return apply(role("subtract"), (y, minus_x))
+    return apply(role("add"), (x, y))
 
 
 def total(terms) -> Coefficient:
@@ -68,9 +80,11 @@ def negate(a: Coefficient) -> Coefficient:
     return scale(a, -1.0)
 
 
-# tensor made by ``scale`` (by id, checked through a weak reference) -> (its base, the factor):
-# a scale of a scale becomes one product, so recurrences (ODEs, squares, the 1/k of each
-# coefficient) do not stack constant factors node upon node
+# tensor made by ``scale`` (by id) -> (its base, the factor): a scale of a scale becomes one
+# product, so recurrences (ODEs, squares, the 1/k of each coefficient) do not stack constant
+# factors node upon node. An entry lives exactly as long as its scaled tensor (a weak-reference
+# callback removes it) and holds the base strongly: a base made inside a rule (the pair sum of a
+# square) is often referenced by nothing else, and a weak entry would die before the next scale.
 _scaled: dict[int, tuple[Any, Any, float]] = {}
 
 
@@ -83,16 +97,38 @@ def scale(a: Coefficient, factor: float) -> Coefficient:
 
 def _scale_tensor(tensor, factor: float):
     origin = _scaled.get(id(tensor))
-    if origin is not None and origin[0]() is tensor and origin[1]() is not None:
-        tensor, factor = origin[1](), factor * origin[2]
+    if origin is not None and origin[0]() is tensor:
+        tensor, factor = origin[1], factor * origin[2]
     if factor == 1:
         return tensor
-    result = (apply("Neg", (tensor,)) if factor == -1
-              else apply("Mul", (tensor, factor)))
-    if len(_scaled) > 100_000:  # entries of collected tensors are dead weight; start afresh
-        _scaled.clear()
-    _scaled[id(result)] = (weakref.ref(result), weakref.ref(tensor), factor)
+    result = (apply(role("negate"), (tensor,)) if factor == -1
+              else apply(role("multiply"), (tensor, factor)))
+    key = id(result)
+    _scaled[key] = (weakref.ref(result, lambda _: _scaled.pop(key, None)), tensor, factor)
     return result
+
+
+def _negation_of(tensor):
+    """The tensor ``tensor`` is the negation of (made by ``scale`` with factor −1), or None."""
+    origin = _scaled.get(id(tensor))
+    if origin is not None and origin[0]() is tensor and origin[2] == -1:
+        return origin[1]
+    return None
+
+
+def _signs_out(product: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``product`` of the un-negated factors, negated once outside: the negation then meets a
+    sum (a subtraction) or a scale (one factor) further on instead of costing a node on each
+    batch-sized factor (tanh's second coefficient is −y·(1 − y²))."""
+    def signed(x, y):
+        minus_x, minus_y = _negation_of(x), _negation_of(y)
+        if minus_x is None and minus_y is None:
+            return product(x, y)
+        if minus_x is not None and minus_y is not None:
+            return product(minus_x, minus_y)
+        return _scale_tensor(product(x if minus_x is None else minus_x,
+                                     y if minus_y is None else minus_y), -1.0)
+    return signed
 
 
 def multiply(a: Coefficient, b: Coefficient,
@@ -108,7 +144,7 @@ def multiply(a: Coefficient, b: Coefficient,
             return b
         if _is_unit(b):
             return a
-    product = product or (lambda x, y: apply("Mul", (x, y)))
+    product = _signs_out(product or (lambda x, y: apply(role("multiply"), (x, y))))
     if isinstance(a, Directions) and isinstance(b, Directions):
         return total(product(x, y) for x, y in zip(a.tensors, b.tensors))
     if isinstance(a, Directions):
@@ -136,7 +172,7 @@ def _is_unit(a) -> bool:
 
 def divide(a: Coefficient, b) -> Coefficient:
     """a / b for a tensor ``b`` (a zeroth-order coefficient)."""
-    return None if a is None else _each(lambda x: apply("RealDiv", (x, b)), a)
+    return None if a is None else _each(lambda x: apply(role("divide"), (x, b)), a)
 
 
 def linear(fn: Callable[..., Any], *coefficients: Coefficient) -> Coefficient:
@@ -146,18 +182,33 @@ def linear(fn: Callable[..., Any], *coefficients: Coefficient) -> Coefficient:
     return _each(fn, *coefficients)
 
 
-def fit(a: Coefficient, aval) -> Coefficient:
-    """``a`` broadcast to ``aval``'s shape and cast to its dtype.
+def fit(a: Coefficient, aval, loose_axes=()) -> Coefficient:
+    """``a`` broadcast to ``aval``'s shape and cast to its dtype; ``loose_axes`` (negative, as
+    counted from the last axis) keep a length of 1, and ``loose_axes="all"`` keeps every one.
 
-    Elementwise rules of broadcasting ops must give coefficients of the output's exact shape:
-    a linear op further on (a ReduceSum) would otherwise sum the wrong number of copies."""
+    A coefficient's shape need only *broadcast* to its value's shape: an axis of length 1 says
+    the coefficient is the same all along it (the seeds of ``laplacian`` are one row per
+    direction, not one per point), and elementwise rules keep it so, which makes per-direction
+    work as small as the coefficient. An op that is not elementwise fits its coefficients
+    first: a reduction over a kept axis would sum one copy instead of many. Only the axes such
+    an op treats pointwise may stay loose (the rows of a matrix product's left factor)."""
     def fitted(x):
-        if x.shape != aval.shape:
-            x = apply("BroadcastTo", (x,), {"shape": aval.shape})
+        target = _fitted_shape(tuple(x.shape), tuple(aval.shape), loose_axes)
+        if tuple(x.shape) != target:
+            x = apply(role("broadcast_to"), (x,), {"shape": target})
         if x.dtype is not aval.dtype:
-            x = apply("Cast", (x,), {"dtype": aval.dtype})
+            x = apply(role("cast"), (x,), {"dtype": aval.dtype})
         return x
     return None if a is None else _each(fitted, a)
+
+
+def _fitted_shape(shape: tuple, full: tuple, loose_axes) -> tuple:
+    if loose_axes == "all" and len(shape) == len(full):
+        return shape
+    padded = (1,) * (len(full) - len(shape)) + shape
+    loose = range(-len(full), 0) if loose_axes == "all" else loose_axes
+    return tuple(1 if size == 1 and axis in loose else whole
+                 for axis, size, whole in zip(range(-len(full), 0), padded, full))
 
 
 def dense(coefficients: list, zeros_like: Optional[list] = None) -> list:
@@ -172,7 +223,7 @@ def dense(coefficients: list, zeros_like: Optional[list] = None) -> list:
     made = []
     for index, c in enumerate(coefficients):
         if c is None:
-            zero = apply("ZerosLike", (zeros_like[index] if zeros_like else template,))
+            zero = apply(role("zeros_like"), (zeros_like[index] if zeros_like else template,))
             c = Directions([zero] * directions) if directions else zero
         made.append(c)
     return made

@@ -1,8 +1,9 @@
 """Compiling a graph into a flat schedule of kernel calls, and running it.
 
-Compilation resolves every kernel once, binds its attributes, folds constant nodes into the
-initial slot table and numbers variables as list slots; a run is then one loop of calls with no
-tracing, no registry lookups and no attribute handling.
+Compilation orders the nodes to hold fewer arrays at once (``schedule.py``), resolves every
+kernel once, binds its attributes, folds constant nodes into the initial slot table and numbers
+variables as list slots; a run is then one loop of calls with no tracing, no registry lookups
+and no attribute handling.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Sequence
 
 from .ir import Graph
 from .registry import registry
+from .schedule import schedule
 
 
 class Executable:
@@ -24,7 +26,7 @@ class Executable:
         slot = {var: index for index, var in enumerate(graph.inputs)}
         template: list[Any] = [None] * len(graph.inputs)
         steps = []
-        for node in graph.nodes:
+        for node in schedule(graph).nodes:
             slot[node.out] = len(template)
             if node.op == "Constant":
                 template.append(device.to_device(node.attr_dict["value"].array))

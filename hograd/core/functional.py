@@ -413,7 +413,7 @@ class _JacobianTransform:
                     for k, o in enumerate(outs)]
             dims = [None] * len(traced.bound) + [0 if k == j else None for k in range(len(outs))]
             grads = _batched_outputs(backward, [*traced.bound, *sens], dims, out.aval.size)
-            blocks.append([apply("Reshape", (g,), {"shape": tuple(out.aval.shape) + tuple(x.shape)})
+            blocks.append([apply(role("reshape"), (g,), {"shape": tuple(out.aval.shape) + tuple(x.shape)})
                            for g, x in zip(grads, ins)])
         return blocks
 
@@ -430,7 +430,7 @@ class _JacobianTransform:
             for j, (out, tangent) in enumerate(zip(outs, tangents[len(outs):])):
                 # (input element, *output shape) -> output shape + input shape
                 last = move_axis(tangent, 0, tangent.ndim - 1)
-                columns[j][p] = apply("Reshape", (last,), {"shape": tuple(out.aval.shape)
+                columns[j][p] = apply(role("reshape"), (last,), {"shape": tuple(out.aval.shape)
                                                            + tuple(x.shape)})
         return columns
 

@@ -1,7 +1,9 @@
 """Graph passes: graph in, new graph out. Each keeps the inputs and what the outputs compute."""
 from __future__ import annotations
 
-from .ir import Graph, Node, Var
+from dataclasses import dataclass
+
+from .ir import AbstractValue, Graph, Node, Var
 from .registry import registry
 from .roles import role
 
@@ -65,6 +67,28 @@ class _Match:
         return None if isinstance(value, bool) or not node.out.aval.dtype.is_float else value
 
 
+@dataclass(frozen=True)
+class Made:
+    """A new node a rewrite asks for as an input of its replacement: ``op(*inputs, **attrs)``
+    of abstract value ``aval`` (its inputs may be ``Made`` too)."""
+
+    op: str
+    inputs: tuple
+    attrs: tuple
+    aval: AbstractValue
+
+
+def _made(item, nodes: list[Node], match: "_Match") -> Var:
+    if not isinstance(item, Made):
+        return item
+    var = Var(item.aval)
+    node = Node(item.op, tuple(_made(i, nodes, match) for i in item.inputs),
+                tuple(sorted(item.attrs)), var)
+    match.defining[var] = node
+    nodes.append(node)
+    return var
+
+
 def algebraic_simplification(graph: Graph) -> Graph:
     """Apply each node's op's rewrites in one forward sweep (rewrites of rewrites are seen,
     being earlier); the building blocks are in ops/rewrites.py."""
@@ -85,7 +109,8 @@ def algebraic_simplification(graph: Graph) -> Graph:
                 node = None
             else:
                 op, new_inputs, attrs = result
-                node = Node(op, tuple(new_inputs), tuple(sorted(attrs)), node.out)
+                made = [_made(item, nodes, match) for item in new_inputs]
+                node = Node(op, tuple(made), tuple(sorted(attrs)), node.out)
             break
         if node is not None:
             match.defining[node.out] = node
@@ -95,6 +120,7 @@ def algebraic_simplification(graph: Graph) -> Graph:
 
 
 def simplify(graph: Graph) -> Graph:
-    """The passes every derived graph goes through: algebra, CSE, then dead-code elimination."""
+    """The passes every derived graph goes through: algebra (each op's rewrites), CSE, then
+    dead-code elimination."""
     graph = algebraic_simplification(dead_code_elimination(graph))
     return dead_code_elimination(common_subexpression_elimination(graph))

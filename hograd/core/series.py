@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 
 from . import coefficients as co
 from .dispatch import apply
+from .roles import role
 
 
 class Series:
@@ -70,39 +71,45 @@ class Series:
         """This series with its primal replaced by ``primal`` (the op's own, stabler kernel)."""
         return Series(lambda k: primal if k == 0 else self[k], constant=self.constant)
 
-    def map(self, fn: Callable[[Any], Any], primal=None) -> "Series":
-        """``fn`` (a linear op) applied to every coefficient; ``primal`` if already computed."""
+    def map(self, fn: Callable[[Any], Any], primal=None, elementwise: bool = False
+            ) -> "Series":
+        """``fn`` (a linear op) applied to every coefficient; ``primal`` if already computed.
+
+        ``fn`` sees coefficients of the primal's exact shape unless it is ``elementwise``
+        (then a coefficient that only broadcasts to it stays as small as it is)."""
         def rule(k):
             if k == 0:
                 return fn(self[0]) if primal is None else primal
-            return co.linear(fn, self[k])
+            if elementwise:
+                return co.linear(fn, self[k])
+            return co.linear(fn, co.fit(self[k], self[0].aval))
         return Series(rule, constant=self.constant)
 
     # ---- arithmetic -------------------------------------------------------------------------
     def __add__(self, other) -> "Series":
         if not isinstance(other, Series):  # a tensor or a number moves the primal only
-            return Series(lambda k: apply("Add", (self[0], other)) if k == 0 else self[k],
+            return Series(lambda k: apply(role("add"), (self[0], other)) if k == 0 else self[k],
                           constant=self.constant)
-        return Series(lambda k: apply("Add", (self[0], other[0])) if k == 0
+        return Series(lambda k: apply(role("add"), (self[0], other[0])) if k == 0
                       else co.add(self[k], other[k]), constant=self.constant and other.constant)
 
     __radd__ = __add__
 
     def __neg__(self) -> "Series":
-        return Series(lambda k: apply("Neg", (self[0],)) if k == 0 else co.negate(self[k]),
+        return Series(lambda k: apply(role("negate"), (self[0],)) if k == 0 else co.negate(self[k]),
                       constant=self.constant)
 
     def __sub__(self, other) -> "Series":
         return self + (-other if isinstance(other, Series) else -other
-                       if isinstance(other, (int, float)) else apply("Neg", (other,)))
+                       if isinstance(other, (int, float)) else apply(role("negate"), (other,)))
 
     def __rsub__(self, other) -> "Series":
-        return Series(lambda k: apply("Sub", (other, self[0])) if k == 0
+        return Series(lambda k: apply(role("subtract"), (other, self[0])) if k == 0
                       else co.negate(self[k]), constant=self.constant)
 
     def __mul__(self, other) -> "Series":
         if isinstance(other, (int, float)):
-            return Series(lambda k: apply("Mul", (self[0], float(other))) if k == 0
+            return Series(lambda k: apply(role("multiply"), (self[0], float(other))) if k == 0
                           else co.scale(self[k], other), constant=self.constant)
         return product(self, Series.lift(other))
 
@@ -123,7 +130,7 @@ def product(a: Series, b: Series, bilinear: Optional[Callable[[Any, Any], Any]] 
 
     A square (``a is b`` with an elementwise product) sums each pair once and doubles it."""
     multiply = (lambda x, y: co.multiply(x, y, bilinear))
-    primal_product = bilinear or (lambda x, y: apply("Mul", (x, y)))
+    primal_product = bilinear or (lambda x, y: apply(role("multiply"), (x, y)))
 
     def rule(k):
         if k == 0:
@@ -140,7 +147,7 @@ def quotient(a: Series, b: Series) -> Series:
     """``q = a / b`` from ``q·b = a``: ``qₖ = (aₖ − Σⱼ₌₁ᵏ bⱼ·qₖ₋ⱼ) / b₀``."""
     def rule(k):
         if k == 0:
-            return apply("RealDiv", (a[0], b[0]))
+            return apply(role("divide"), (a[0], b[0]))
         known = co.total(co.multiply(b[j], q[k - j]) for j in range(1, k + 1))
         return co.divide(co.add(a[k], co.negate(known)), b[0])
     q = Series(rule, constant=a.constant and b.constant)
@@ -195,5 +202,5 @@ def ode(x: Series, primal, derivative: Callable[[Series, Series], Series]) -> Se
 
 def _unit_path(point) -> Series:
     """The series ``point + t`` (a Fill of ones, which the passes multiply away)."""
-    ones = co.unit(apply("Fill", (), {"shape": point.shape, "dtype": point.dtype, "value": 1.0}))
+    ones = co.unit(apply(role("fill"), (), {"shape": point.shape, "dtype": point.dtype, "value": 1.0}))
     return Series.of_coefficients(point, [ones])

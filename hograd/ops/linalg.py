@@ -9,6 +9,7 @@ from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.checkspec import checks, sample, x
 from .call import F
+from .rewrites import row_scaling_onto_the_weights
 from .families import broadcast_shapes, multilinear_jvp, same_dtype
 
 
@@ -137,7 +138,7 @@ def _einsum_grad(g, out, *operands, equation):
 OPS = [
     OpDef(name="MatMul", inputs=("a", "b"), infer=_matmul_infer, attributes=MatMulAttrs,
           backward=_product_grads("matmul"), forward=multilinear_jvp("MatMul"),
-          functional="matmul",
+          functional="matmul", rewrites=(row_scaling_onto_the_weights,),
           doc="matrix product op(a) @ op(b), op transposing when transpose_a/transpose_b",
           checks=checks(sample(x(2, 3), x(3, 4)), sample(x(3, 2), x(3, 4), transpose_a=True),
                         sample(x(2, 3), x(4, 3), transpose_b=True),

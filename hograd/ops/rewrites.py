@@ -4,7 +4,7 @@
 A rewrite ``rule(m, node)`` sees a node whose inputs are already simplified, through ``m``:
 ``m.fill(v)`` is the scalar a float variable is filled with (a Fill node) or None, ``m.op(v)``
 the node that defined it. It answers with an existing variable to use instead, a replacement
-``(op, inputs, attrs)``, or None. A rule only returns a variable of the node's exact shape and
+``(op, inputs, attrs)`` whose inputs may be new nodes (``Made``), or None. A rule only returns a variable of the node's exact shape and
 dtype, and replacements are Fills of the node's own abstract value or a negation of an input
 of that value, so no rule changes what a graph computes.
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..core.ir import Node, Var
+from ..core.ir import AbstractValue, Node, Var
+from ..core.passes import Made
 from ..core.roles import role
 
 
@@ -84,3 +85,38 @@ def summed_fill(m, node):
     if value is None or not node.out.aval.dtype.is_float:
         return None
     return _filled(node, value * (node.inputs[0].aval.size // max(node.out.aval.size, 1)))
+
+
+def _row_scaled(node: Node | None, multiply: str):
+    """``(matrix, row)`` when ``node`` is ``matrix · row``: an (n, k) matrix times one row of
+    k scales (shape (1, k) or (k,)), the same for every row of the matrix; else None."""
+    if node is None or node.op != multiply:
+        return None
+    for matrix, row in (node.inputs, node.inputs[::-1]):
+        if (matrix.aval.ndim == 2 and matrix.aval.shape == node.out.aval.shape
+                and row.aval.shape in ((1, matrix.aval.shape[1]), (matrix.aval.shape[1],))
+                and row.aval.dtype == matrix.aval.dtype):
+            return matrix, row
+    return None
+
+
+def row_scaling_onto_the_weights(m, node):
+    """``(A · r) @ W → A @ (rᵀ · W)`` for a row of scales ``r``: the scales multiply W's k·m
+    entries instead of A's n·k, when W has fewer columns than A has rows. Collapsed Taylor mode
+    makes this shape: a Laplacian's first-layer direction is tanh' times one row of the weights,
+    and its product with the next layer's weights then needs no batch-sized array per
+    direction."""
+    attrs = node.attr_dict
+    if attrs.get("transpose_a", False) or node.out.aval.shape[1] >= node.out.aval.shape[0]:
+        return None
+    scaled = _row_scaled(m.op(node.inputs[0]), role("multiply").name)
+    if scaled is None:
+        return None
+    matrix, row = scaled
+    weights = node.inputs[1]
+    if not attrs.get("transpose_b", False):  # W is (k, m): the scales run down its rows
+        inner = row.aval.size
+        row = Made(role("reshape").name, (row,), (("shape", (inner, 1)),),
+                   AbstractValue((inner, 1), row.aval.dtype))
+    rescaled = Made(role("multiply").name, (row, weights), (), weights.aval)
+    return node.op, (matrix, rescaled), node.attrs

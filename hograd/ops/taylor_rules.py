@@ -82,25 +82,37 @@ def pair(partner: str, sign: float, partner_sign: float, first: bool):
     return rule
 
 
-def fitted(series: Series, out) -> Series:
-    """``series`` with ``out`` as primal and coefficients of ``out``'s shape and dtype."""
-    return Series(lambda k: out if k == 0 else co.fit(series[k], out.aval),
+def fitted(series: Series, out, loose_axes="all") -> Series:
+    """``series`` with ``out`` as primal and coefficients of ``out``'s dtype and shape, but for
+    ``loose_axes`` (all, for an elementwise op: a coefficient may stay broadcast along them)."""
+    return Series(lambda k: out if k == 0 else co.fit(series[k], out.aval, loose_axes),
                   constant=series.constant)
 
 
-def linear(name: str):
+def linear(name: str, elementwise: bool = False):
     """A linear op of one moving input: it applies to every coefficient as to the primal."""
     def rule(out, x, *rest, **attrs):
         fixed = [s.primal for s in rest]
-        return x.map(lambda c: apply(name, (c, *fixed), attrs), primal=out)
+        return x.map(lambda c: apply(name, (c, *fixed), attrs), primal=out,
+                     elementwise=elementwise)
     return rule
 
 
 def bilinear(name: str):
-    """Leibniz's rule for a product-like op of two inputs (MatMul, BatchMatMul)."""
-    def rule(out, a, b, **attrs):
+    """Leibniz's rule for a matrix product (MatMul, BatchMatMul). A factor's coefficient must
+    be whole along the contracted axis only: one row of the left factor's coefficient, the same
+    for every row, gives one row of the product's."""
+    def rule(out, a, b, *, transpose_a, transpose_b):
+        contracted_a, contracted_b = (-2 if transpose_a else -1), (-1 if transpose_b else -2)
+        a = fitted(a, a.primal, loose_axes=_all_but(contracted_a, a.primal.ndim))
+        b = fitted(b, b.primal, loose_axes=_all_but(contracted_b, b.primal.ndim))
+        attrs = {"transpose_a": transpose_a, "transpose_b": transpose_b}
         return fitted(product(a, b, lambda p, q: apply(name, (p, q), attrs)), out)
     return rule
+
+
+def _all_but(axis: int, ndim: int) -> tuple:
+    return tuple(other for other in range(-ndim, 0) if other != axis)
 
 
 def _square(x: Series) -> Series:
@@ -119,7 +131,7 @@ def _select(condition, x: Series, y: Series, out) -> Series:
 
 def _masked(out, x: Series, mask) -> Series:
     """A piecewise-linear op: x's coefficients times a fixed mask (ReLU, Abs)."""
-    return x.map(lambda c: c * mask, primal=out)
+    return x.map(lambda c: c * mask, primal=out, elementwise=True)
 
 
 def _pow(out, x: Series, y: Series) -> Series:
@@ -167,7 +179,8 @@ def _concat(out, *xs: Series, axis):
     def rule(k):
         if k == 0:
             return out
-        parts = co.dense([s[k] for s in xs], zeros_like=[s.primal for s in xs])
+        parts = co.dense([co.fit(s[k], s.primal.aval) for s in xs],
+                         zeros_like=[s.primal for s in xs])
         return co.linear(lambda *p: apply("Concat", p, {"axis": axis}), *parts) if parts else None
     return Series(rule, constant=all(s.constant for s in xs))
 
@@ -189,8 +202,9 @@ TAYLOR_RULES: dict[str, Callable] = {
     "Elu": _elu,
     # linear: the op itself on every coefficient
     **{name: linear(name) for name in (
-        "Neg", "Reshape", "Transpose", "ExpandDims", "BroadcastTo", "GetItem", "GetItemAdjoint",
-        "ReduceSum", "ReduceMean", "CumSum", "Cast", "Gather", "GatherAdjoint")},
+        "Reshape", "Transpose", "ExpandDims", "BroadcastTo", "GetItem", "GetItemAdjoint",
+        "ReduceSum", "ReduceMean", "CumSum", "Gather", "GatherAdjoint")},
+    **{name: linear(name, elementwise=True) for name in ("Neg", "Cast")},
     "Add": lambda out, x, y: fitted(x + y, out),
     "Sub": lambda out, x, y: fitted(x - y, out),
     "Mul": lambda out, x, y: fitted(x * y, out),

@@ -85,3 +85,46 @@ def test_a_device_scope_is_local_to_its_block():
     with context.device_scope("cpu"):
         assert Tensor([1.0]).device == "cpu"
     assert context.get_context("device_target") == "CPU"
+
+
+class Holder(nn.Cell):
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale
+
+
+def test_an_attribute_read_without_calling_its_cell_retraces_when_it_changes():
+    context.set_context(mode=context.GRAPH_MODE)
+
+    class ReadsThrough(nn.Cell):  # reads a sub-cell's attribute without calling the sub-cell
+        def __init__(self):
+            super().__init__()
+            self.inner = Holder(1.0)
+
+        def construct(self, x):
+            return x * self.inner.scale
+
+    net = ReadsThrough()
+    np.testing.assert_allclose(net(f64(2.0)).asnumpy(), [2.0])
+    net.inner.scale = 3.0
+    np.testing.assert_allclose(net(f64(2.0)).asnumpy(), [6.0])
+
+
+def test_a_cell_read_from_a_closure_retraces_gradients_and_jit_functions():
+    import hograd
+    context.set_context(mode=context.GRAPH_MODE)
+    held = Holder(1.0)
+    grad = Grad()(lambda x: x * x * held.scale)
+    np.testing.assert_allclose(grad(f64(2.0)).asnumpy(), [4.0])
+    held.scale = 3.0
+    np.testing.assert_allclose(grad(f64(2.0)).asnumpy(), [12.0])
+
+    other = Holder(1.0)
+
+    @hograd.jit
+    def scaled(x):
+        return x * other.scale
+
+    np.testing.assert_allclose(scaled(f64(2.0)).asnumpy(), [2.0])
+    other.scale = 5.0
+    np.testing.assert_allclose(scaled(f64(2.0)).asnumpy(), [10.0])

@@ -31,13 +31,28 @@ class StateVersioned:
 
     def changed(self) -> None:
         """Say that an attribute changed: graphs that read this object are traced again."""
-        object.__setattr__(self, "_state_version", self._state_version + 1)
+        object.__setattr__(self, "_state_version",
+                           object.__getattribute__(self, "_state_version") + 1)
+
+    def __getattribute__(self, name: str):
+        # any attribute a trace reads may be baked into its graph as a constant: while a
+        # graph is being built, a read (through a parent, a closure, a list) marks this object
+        # as one the graph depends on
+        if _local.__dict__.get("readers"):
+            note_read(self)
+        return object.__getattribute__(self, name)
 
 
 def note_read(obj: StateVersioned) -> None:
     """Record that the graph being built reads ``obj``'s attributes (no-op outside a build)."""
-    for readers in getattr(_local, "readers", ()):
-        readers.append(obj)
+    stack = getattr(_local, "readers", None)
+    if stack:
+        stack[-1][id(obj)] = obj  # enclosing builds get it when this one ends
+
+
+def building() -> bool:
+    """Whether a graph is being built in this thread (so attribute reads are to be noted)."""
+    return bool(getattr(_local, "readers", None))
 
 
 class _Stamp:
@@ -45,20 +60,20 @@ class _Stamp:
 
     __slots__ = ("_read",)
 
-    def __init__(self, objects: list) -> None:
-        unique = {id(obj): obj for obj in objects}.values()
-        self._read = tuple((weakref.ref(obj), obj._state_version) for obj in unique)
+    def __init__(self, objects) -> None:
+        self._read = tuple((weakref.ref(obj), object.__getattribute__(obj, "_state_version"))
+                           for obj in objects)
 
     def holds(self) -> bool:
         for reference, version in self._read:
             obj = reference()
-            if obj is None or obj._state_version != version:
+            if obj is None or object.__getattribute__(obj, "_state_version") != version:
                 return False
         return True
 
 
 def _stamped_build(build: Callable[[], Any]) -> tuple[Any, _Stamp]:
-    readers: list = []
+    readers: dict = {}
     stack = getattr(_local, "readers", None)
     if stack is None:
         stack = _local.readers = []
@@ -68,9 +83,9 @@ def _stamped_build(build: Callable[[], Any]) -> tuple[Any, _Stamp]:
     finally:
         stack.pop()
     # an enclosing build (a gradient traced inside a compiled Cell) read them too
-    for outer in stack:
-        outer.extend(readers)
-    return variant, _Stamp(readers)
+    if stack:
+        stack[-1].update(readers)
+    return variant, _Stamp(readers.values())
 
 
 @dataclass

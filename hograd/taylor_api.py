@@ -212,9 +212,13 @@ def taylor_graph(fn: Callable, primals: Any, order: int):
 
 
 def _forward(fn, primals: list) -> tuple[ClosedGraph, Any]:
-    """fn traced on ``primals`` (concretely, so branches on values are recorded as guards)."""
+    """fn traced on ``primals`` (concretely, so branches on values are recorded as guards).
+
+    The series flow through every input, so reading one as a Python number is refused, as
+    in every other transform."""
     with Trace() as trace:
-        inner = [trace.new_input(t._aval, t._data, t._device) for t in primals]
+        inner = [trace.new_input(t._aval, t._data, t._device, differentiated=True)
+                 for t in primals]
         leaves, structure = flatten(fn(*inner))
         if not leaves:
             raise TaylorArgumentError("Taylor mode: the function returned no Tensor")

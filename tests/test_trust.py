@@ -428,3 +428,75 @@ def test_common_subexpressions_tell_minus_zero_from_zero():
     with np.errstate(divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert Signed()(f64(1.0)).asnumpy()[0] == -np.inf
+
+
+# ---- found in review: the functional transforms and Taylor mode keep the same promises ----------
+def test_functional_grad_of_a_parameter_passed_as_its_argument(mode):
+    import hograd
+    p = Parameter(f64(2.0), name="p")
+    other = f64(5.0)
+    square = lambda a: a * a  # noqa: E731
+    np.testing.assert_allclose(hograd.grad(square, None, p)(p).asnumpy(), [4.0])
+    dx, dp = hograd.grad(square, 0, p)(p)
+    np.testing.assert_allclose([dx.asnumpy(), dp.asnumpy()], [[4.0], [4.0]])
+    # the same compiled function called with another tensor: the weight is not that tensor
+    dx, dp = hograd.grad(square, 0, p)(other)
+    np.testing.assert_allclose([dx.asnumpy(), dp.asnumpy()], [[10.0], [0.0]])
+    with pytest.raises(ConcreteReadError):
+        hograd.grad(lambda a: a * float(a), None, p)(p)
+
+
+def test_a_gradient_that_equals_a_parameter_is_not_that_parameter(mode):
+    import hograd
+
+    class Scale(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.p = Parameter(f64(3.0), name="p")
+
+        def construct(self, a):
+            return a * self.p
+
+    net = Scale()
+    dx, _ = hograd.grad(net, 0, net.trainable_params())(f64(5.0))
+    assert type(dx) is Tensor and dx is not net.p
+    np.testing.assert_allclose(dx.asnumpy(), [3.0])
+
+
+def test_taylor_mode_refuses_reading_its_inputs_as_numbers():
+    import hograd
+    with pytest.raises(ConcreteReadError):
+        ops.derivative(lambda a: a * float(a), f64(2.0), 1)
+    with pytest.raises(ConcreteReadError):
+        hograd.laplacian(lambda a: ops.reduce_sum(a * a) * float(ops.reduce_sum(a)))(
+            Tensor(np.ones((1, 2))))
+    _, first = ops.derivative(lambda a: a * float(ops.stop_gradient(a)), f64(2.0), 1)
+    np.testing.assert_allclose(first.asnumpy(), [2.0])
+
+
+def test_forward_mode_gives_integer_inputs_their_derivative_as_reverse_mode_does():
+    ints = Tensor(np.array([1, 2, 3], np.int32))
+    square = lambda a: a * a  # noqa: E731
+    np.testing.assert_array_equal(ops.jacfwd(square)(ints).asnumpy(), np.diag([2, 4, 6]))
+    np.testing.assert_array_equal(ops.jacrev(square)(ints).asnumpy(), np.diag([2, 4, 6]))
+    np.testing.assert_array_equal(ops.jvp(square, ints, Tensor(np.ones(3, np.int32)))[1]
+                                  .asnumpy(), [2, 4, 6])
+
+
+def test_taylor_mode_splits_maximum_and_minimum_ties_like_the_other_modes():
+    one = f64(1.0)
+    for fn in (lambda a: ops.maximum(a, one), lambda a: ops.maximum(one, a),
+               lambda a: ops.minimum(a, one)):
+        np.testing.assert_allclose(ops.derivative(fn, one, 1)[1].asnumpy(), [0.5])
+    nan = f64(float("nan"))
+    np.testing.assert_allclose(ops.derivative(lambda a: ops.maximum(nan, a), one, 1)[1]
+                               .asnumpy(), [0.0])
+    # away from ties, the winner's series: d²/dx² max(x², x) at 2 is 2
+    np.testing.assert_allclose(ops.derivative(lambda a: ops.maximum(a * a, a), f64(2.0), 2)[1]
+                               .asnumpy(), [2.0])
+
+
+def test_the_exponent_derivative_of_x_to_the_0_at_0_is_minus_infinity():
+    # ∂/∂y x^y = x^y·log x: at x = 0, y = 0 that is 1·log 0 (the mask is only for 0·log 0)
+    _, dy = Grad(get_all=True)(lambda x, y: x ** y)(f64(0.0), f64(0.0))
+    assert dy.asnumpy()[0] == -np.inf

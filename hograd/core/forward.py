@@ -37,7 +37,7 @@ def jvp_graph(forward: ClosedGraph, wrt: Sequence[int], device) -> ClosedGraph:
         primal = [builder.new_input(v.aval, None, device) for v in graph.inputs]
         seeds = [builder.new_input(graph.inputs[i].aval, None, device) for i in wrt]
         tangents = {graph.inputs[i]: seed for i, seed in zip(wrt, seeds)
-                    if graph.inputs[i].aval.dtype.is_float}
+                    if _carries_tangent(graph.inputs[i].aval.dtype)}
         env = push_tangents(graph, primal, tangents, device)
         outputs = [env[v] for v in graph.outputs]
         out_tangents = [tangents.get(v) if tangents.get(v) is not None else zeros(v.aval)
@@ -59,9 +59,13 @@ def push_tangents(graph, primal: Sequence[Any], tangents: dict[Var, Any], device
         inputs = [env[v] for v in node.inputs]
         attrs = node.attr_dict
         out = env[node.out] = apply(opdef, inputs, attrs, validated=True)
-        if not node.out.aval.dtype.is_float:
+        dtype = node.out.aval.dtype
+        if not _carries_tangent(dtype):
             continue
-        incoming = [tangents.get(v) for v in node.inputs]
+        # integers carry tangents in their own dtype from integer inputs, as in reverse mode;
+        # a float rounded to an integer carries none (rounding has derivative zero)
+        incoming = [tangents.get(v) if dtype.is_float or v.aval.dtype.is_integer else None
+                    for v in node.inputs]
         if not opdef.variadic and opdef.backward_all is None:
             for position, rule in enumerate(opdef.backward):
                 if incoming[position] is None:
@@ -86,6 +90,10 @@ def push_tangents(graph, primal: Sequence[Any], tangents: dict[Var, Any], device
         if tangent is not None:
             tangents[node.out] = fit(tangent, node.out.aval)
     return env
+
+
+def _carries_tangent(dtype) -> bool:
+    return dtype.is_float or dtype.is_integer
 
 
 def fit(tangent, aval: AbstractValue):

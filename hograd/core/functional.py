@@ -34,7 +34,8 @@ from .ir import Graph
 from .pytree import TENSOR, flatten, unflatten
 from .replay import call_graph
 from .roles import role
-from .trace import ClosedGraph, Trace, carries_derivative, current_trace, grad_scope
+from .trace import (ClosedGraph, Trace, carries_derivative, current_trace, grad_scope,
+                    weight_aliases)
 from .transform import vjp_graph
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian", "hvp"]
@@ -62,7 +63,8 @@ class _Traced:
     """``fn`` traced at given arguments: its graph, how to read it, and what to bind to it."""
 
     def __init__(self, fn: Callable, args: tuple, differentiated: set[int],
-                 weights: tuple = (), has_aux: bool = False, what: str = "") -> None:
+                 weights: tuple = (), has_aux: bool = False, what: str = "",
+                 aliases: tuple = ()) -> None:
         from .context import current_device
         self.leaves, self.structure = flatten(tuple(args))
         self.device = self.leaves[0]._device if self.leaves else current_device()
@@ -73,13 +75,16 @@ class _Traced:
                                          carries_derivative(t))
                          for i, t in enumerate(self.leaves)]
                 weight_vars = []
-                for weight in weights:
+                # ``aliases``: which arguments were the weights at the call (compiled, the
+                # arguments here are stand-ins, so identity cannot tell)
+                for weight, position in zip(weights, aliases or (None,) * len(weights)):
                     # a weight passed as an argument is that argument (one gradient)
-                    position = next((i for i, t in enumerate(self.leaves) if t is weight), None)
                     if position is None:
                         weight_vars.append(trace.capture(weight, differentiated=True))
                     else:
                         trace.alias(weight, inner[position]._var)
+                        if weight.dtype.is_float:
+                            trace.differentiated.add(inner[position]._var)
                         weight_vars.append(inner[position]._var)
                 result = fn(*unflatten(self.structure, inner))
                 out_leaves, self.out_structure = flatten(result)
@@ -193,10 +198,13 @@ class _GradTransform:
         return f"the {self.what} of {_name(self.fn)}"
 
     def __call__(self, *args: Any) -> Any:
-        options = (self.grad_position, self.has_aux, self.return_ids, self.single_weight)
-        return _run(self.what, self.fn, self.weights, options, self._body, args)
+        aliases = weight_aliases(self.weights, flatten(tuple(args))[0])
+        options = (self.grad_position, self.has_aux, self.return_ids, self.single_weight,
+                   aliases)
+        return _run(self.what, self.fn, self.weights, options,
+                    lambda *inputs: self._body(*inputs, aliases=aliases), args)
 
-    def _body(self, *args: Any) -> Any:
+    def _body(self, *args: Any, aliases: tuple = ()) -> Any:
         positions = _positions(self.grad_position, len(args), self.what, allow_none=True) \
             if args else None
         if positions is None and self.grad_position is not None:
@@ -211,7 +219,8 @@ class _GradTransform:
                     f"{type(args[p]).__name__}, not a Tensor; grad_position must name Tensor "
                     f"arguments (pass Tensor(0.5), not 0.5)")
             wrt += arguments[p][1]
-        traced = _Traced(self.fn, args, set(wrt), self.weights, self.has_aux, self.what)
+        traced = _Traced(self.fn, args, set(wrt), self.weights, self.has_aux, self.what,
+                         aliases=aliases)
         backward = vjp_graph(traced.differentiated_graph, wrt + traced.weight_positions, False,
                              traced.device)
         grads = call_graph(backward.graph, [*traced.bound, *backward.captured])

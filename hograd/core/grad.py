@@ -19,7 +19,8 @@ from .executor import compile_graph
 from .pytree import TENSOR, flatten, signature, unflatten
 from .replay import call_graph
 from .roles import role
-from .trace import ClosedGraph, Trace, carries_derivative, current_trace, grad_scope
+from .trace import (ClosedGraph, Trace, carries_derivative, current_trace, grad_scope,
+                    weight_aliases)
 from .transform import vjp_graph
 
 
@@ -142,7 +143,8 @@ class GradFunction:
         if sens is not None:
             sens_flat, sens_structure = flatten(sens)
             sens_key = (sens_structure, signature(sens_flat))
-        key = (structure, signature(leaves), sens_key, device.name)
+        key = (structure, signature(leaves), sens_key, device.name,
+               weight_aliases(self.weights, leaves))
         cache = self.op._cache_for(self.fn, self.weights)
         return cache.call(key, lambda derived: self._run(derived, leaves, sens),
                           lambda: self._derive(leaves, structure))
@@ -182,10 +184,9 @@ class GradFunction:
                                          carries_derivative(t))
                          for i, t in enumerate(leaves)]
                 weight_vars = []
-                for weight in self.weights:
+                for weight, position in zip(self.weights, weight_aliases(self.weights, leaves)):
                     # a weight passed as an argument is that argument: reading it as an
                     # attribute and as the argument are one variable with one gradient
-                    position = next((i for i, t in enumerate(leaves) if t is weight), None)
                     if position is None:
                         weight_vars.append(trace.capture(weight, differentiated=True))
                     else:

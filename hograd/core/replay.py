@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from .dispatch import apply
 from .ir import Graph, Var
 from .registry import registry
+from .trace import current_trace
 
 
 def replay(graph: Graph, inputs: Sequence[Any]) -> dict[Var, Any]:
@@ -26,6 +29,20 @@ def replay(graph: Graph, inputs: Sequence[Any]) -> dict[Var, Any]:
 
 
 def call_graph(graph: Graph, inputs: Sequence[Any]) -> list[Any]:
-    """The output tensors of ``graph`` applied to ``inputs``."""
+    """The output tensors of ``graph`` applied to ``inputs``.
+
+    Run eagerly, an output that is one of the inputs comes back as a new tensor of its values:
+    a derivative that equals a Parameter (d/dx x·p = p) must not be that Parameter."""
     env = replay(graph, inputs)
-    return [env[v] for v in graph.outputs]
+    outputs = [env[v] for v in graph.outputs]
+    if current_trace() is None:
+        given = {id(t) for t in inputs}
+        outputs = [_fresh(t) if id(t) in given else t for t in outputs]
+    return outputs
+
+
+def _fresh(tensor):
+    from .tensor import Tensor
+    device = tensor._device
+    data = device.to_device(np.array(device.to_host(tensor._data), copy=True))
+    return Tensor._traced(data, tensor._aval, device, None, None)

@@ -57,6 +57,15 @@ class grad_scope:
         _local.grad_depth = grad_depth() - 1
 
 
+def weight_aliases(weights: Sequence[Any], leaves: Sequence[Any]) -> tuple:
+    """For each weight, the position of the argument that *is* it (or None).
+
+    A weight passed as an argument is that argument: one variable, one gradient. Which
+    arguments are weights is part of a compiled graph's key, since another call with the same
+    shapes may pass other tensors."""
+    return tuple(next((i for i, t in enumerate(leaves) if t is w), None) for w in weights)
+
+
 def carries_derivative(tensor) -> bool:
     """Whether some active trace takes a derivative through ``tensor``."""
     return any(trace.is_differentiated(tensor) for trace in _stack())

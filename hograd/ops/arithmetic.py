@@ -20,10 +20,12 @@ def _pow_grad_base(g, out, x, y):
 
 
 def _pow_grad_exponent(g, out, x, y):
-    # x^y·log x; at x = 0 the term is 0·log 0: x^y is constant 0 in y there (y > 0), so the
-    # derivative is 0 (as in PyTorch); log reads 1 there so no NaN reaches higher orders
-    safe_base = F.select(F.equal(x, 0.0), F.ones_like(x), x)
-    return g * out * F.log(safe_base)
+    # x^y·log x; where x = 0 and x^y = 0 (y > 0) the term is 0·log 0, NaN, though x^y is
+    # constant 0 in y there: log reads 1 at exactly those points, so the derivative is 0 (as
+    # in PyTorch) and no NaN reaches higher orders. Where x = 0 but x^y is not 0 (y = 0:
+    # x^0 = 1) the term stays x^y·log 0 = -inf, which it is.
+    vanishing = F.select(F.equal(x, 0.0), F.equal(out, 0.0), F.zeros_like(F.equal(x, 0.0)))
+    return g * out * F.log(F.select(vanishing, F.ones_like(out), x))
 
 
 def _chosen(wins, x, y, g):

@@ -129,6 +129,27 @@ def _select(condition, x: Series, y: Series, out) -> Series:
     return Series(rule, constant=x.constant and y.constant)
 
 
+def _extreme(x: Series, y: Series, out, x_wins, y_wins) -> Series:
+    """Maximum/Minimum: the coefficients of the input that wins, their mean at a tie, and none
+    where a NaN wins — as the backward and forward rules weigh them (docs/api.md)."""
+    tie = F.equal(x.primal, y.primal)
+
+    def weight(wins):
+        return F.select(wins, F.ones_like(out), F.select(tie, F.ones_like(out) * 0.5,
+                                                         F.zeros_like(out)))
+
+    def rule(k):
+        if k == 0:
+            return out
+        terms = [co.fit(c, out.aval) for c in (x[k], y[k])]
+        weighted = [co.linear(lambda c, w=w: c * w, term) for term, w in
+                    zip(terms, (weight(x_wins), weight(y_wins))) if term is not None]
+        if not weighted:
+            return None
+        return weighted[0] if len(weighted) == 1 else co.add(*weighted)
+    return Series(rule, constant=x.constant and y.constant)
+
+
 def _masked(out, x: Series, mask) -> Series:
     """A piecewise-linear op: x's coefficients times a fixed mask (ReLU, Abs)."""
     return x.map(lambda c: c * mask, primal=out, elementwise=True)
@@ -213,8 +234,8 @@ TAYLOR_RULES: dict[str, Callable] = {
     "Pow": _pow,
     # atan2(x, y) = atan(x / y) up to a constant of the quadrant
     "Atan2": lambda out, x, y: fitted(of("Atan", x / y), out),
-    "Maximum": lambda out, x, y: _select(x.primal >= y.primal, x, y, out),
-    "Minimum": lambda out, x, y: _select(x.primal <= y.primal, x, y, out),
+    "Maximum": lambda out, x, y: _extreme(x, y, out, x.primal > y.primal, y.primal > x.primal),
+    "Minimum": lambda out, x, y: _extreme(x, y, out, x.primal < y.primal, y.primal < x.primal),
     "Select": lambda out, condition, x, y: _select(condition.primal, x, y, out),
     "MatMul": bilinear("MatMul"),
     "BatchMatMul": bilinear("BatchMatMul"),

@@ -500,3 +500,12 @@ def test_the_exponent_derivative_of_x_to_the_0_at_0_is_minus_infinity():
     # ∂/∂y x^y = x^y·log x: at x = 0, y = 0 that is 1·log 0 (the mask is only for 0·log 0)
     _, dy = Grad(get_all=True)(lambda x, y: x ** y)(f64(0.0), f64(0.0))
     assert dy.asnumpy()[0] == -np.inf
+
+
+def test_an_overriding_op_takes_over_its_aliases_and_roles(scratch_registry):
+    from hograd.ops.families import binary
+    tuned = binary("Add", lambda g, out, x, y: g, lambda g, out, x, y: g, doc="tuned add")
+    scratch_registry.add_op(tuned.model_copy(update={"override": True}), "tuned")
+    assert scratch_registry.ops["TensorAdd"] is scratch_registry.ops["Add"]
+    assert scratch_registry.role("add") is scratch_registry.ops["Add"]
+    assert scratch_registry.ops["Add"].doc == "tuned add"

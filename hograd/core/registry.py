@@ -73,6 +73,15 @@ class Registry:
                               f"sets override=True")
         for what, by in held:
             self.overrides.append((provider, f"{what} (was from plugin {by!r})"))
+        # an op taken over is taken over whole: its other names and roles follow
+        replaced = {id(self.ops[name]) for name in names if name in self.ops}
+        for name, held_op in list(self.ops.items()):
+            if id(held_op) in replaced:
+                self.ops[name] = op
+                self.op_provider[name] = provider
+        for role_name, held_op in list(self.roles.items()):
+            if id(held_op) in replaced:
+                self.roles[role_name] = op
         self._functions = None
         for name in names:
             self.ops[name] = op

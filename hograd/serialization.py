@@ -76,9 +76,14 @@ def save_checkpoint(save_obj: Any, ckpt_file_name: str | os.PathLike) -> None:
 
 
 def load_checkpoint(ckpt_file_name: str | os.PathLike, net: Any = None,
-                    strict_load: bool = False) -> dict[str, Parameter]:
+                    strict_load: bool = False, filter_prefix: Any = None,
+                    choice_func: Any = None) -> dict[str, Parameter]:
     """The checkpoint's Parameters, ``{name: Parameter}`` in saved order; with ``net``, also
-    loaded into it (as ``load_param_into_net``)."""
+    loaded into it (as ``load_param_into_net``).
+
+    As in MindSpore, ``filter_prefix`` (a string or a sequence of them) leaves out the
+    parameters whose names start with it, and ``choice_func(name) -> bool`` keeps only those it
+    accepts."""
     path = os.fspath(ckpt_file_name)
     if not os.path.isfile(path):
         raise CheckpointError(f"load_checkpoint: no checkpoint file at {path!r}")
@@ -90,9 +95,14 @@ def load_checkpoint(ckpt_file_name: str | os.PathLike, net: Any = None,
                               f"archive written by save_checkpoint): {type(err).__name__}: "
                               f"{err}") from None
     manifest_bytes = arrays.pop(_MANIFEST, None)
-    flags = {}
-    if manifest_bytes is not None:
-        flags = json.loads(manifest_bytes.tobytes().decode()).get("requires_grad", {})
+    if manifest_bytes is None:
+        raise CheckpointError(f"load_checkpoint: {path!r} is an .npz archive but not a hograd "
+                              f"checkpoint (it has no manifest); write checkpoints with "
+                              f"save_checkpoint")
+    flags = json.loads(manifest_bytes.tobytes().decode()).get("requires_grad", {})
+    prefixes = (filter_prefix,) if isinstance(filter_prefix, str) else tuple(filter_prefix or ())
+    arrays = {name: array for name, array in arrays.items()
+              if not name.startswith(prefixes) and (choice_func is None or choice_func(name))}
     params = {name: Parameter(Tensor(array), name=name, requires_grad=flags.get(name, True))
               for name, array in arrays.items()}
     if net is not None:

@@ -4,8 +4,11 @@ answer."""
 import numpy as np
 import pytest
 
+import hograd
+from hograd.serialization import CheckpointError
 from hograd import Parameter, ParameterTuple, Tensor, context, nn, ops
 from hograd import dtype as mstype
+from hograd.serialization import CheckpointError
 from hograd.core.errors import (ConcreteReadError, DeviceAbsentError, GradArgumentError,
                                 NotDifferentiableError, OpDtypeError, OpInputError,
                                 TracingError, UnknownDeviceError)
@@ -218,6 +221,16 @@ MISUSE = [
      ["super().__init__()"]),
     ("a Cell without construct", lambda: WithoutConstruct()(vector()), NotImplementedError,
      ["must define construct"]),
+    # training, checkpoints and the functional transforms
+    ("a SequentialCell index out of range", lambda: nn.SequentialCell([nn.Tanh()])[5],
+     IndexError, ["SequentialCell", "index 5", "1 cells"]),
+    ("a learning rate that is a string",
+     lambda: nn.Adam([param()], learning_rate="a"), ValueError, ["Adam", "learning_rate"]),
+    ("a checkpoint that does not exist",
+     lambda: hograd.load_checkpoint("/nonexistent/model.ckpt"), CheckpointError,
+     ["no checkpoint file"]),
+    ("grad of a non-Tensor position", lambda: hograd.grad(lambda a, b: a * b, 1)(vector(), 2.0),
+     GradArgumentError, ["argument 1", "not a Tensor"]),
 ]
 
 
@@ -241,3 +254,10 @@ def test_an_absent_device_says_why(scratch_registry):
     with pytest.raises(DeviceAbsentError, match="'tpu' is registered but absent on this "
                                                 "machine: no TPU runtime here"):
         context.set_context(device_target="tpu")
+
+
+def test_a_plain_npz_is_not_taken_for_a_checkpoint(tmp_path):
+    path = tmp_path / "weights.npz"
+    np.savez(path, w=np.ones(2))
+    with pytest.raises(CheckpointError, match="not a hograd checkpoint"):
+        hograd.load_checkpoint(str(path))

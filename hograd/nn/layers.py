@@ -107,6 +107,9 @@ class SequentialCell(Cell):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return SequentialCell([getattr(self, n) for n in self._order[index]])
+        if not isinstance(index, int) or not -len(self._order) <= index < len(self._order):
+            raise IndexError(f"SequentialCell: index {index!r} is out of range for {len(self._order)} "
+                             f"cells")
         return getattr(self, self._order[index])
 
     def __len__(self) -> int:
@@ -143,6 +146,9 @@ class CellList(Cell):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return CellList([getattr(self, n) for n in self._order[index]])
+        if not isinstance(index, int) or not -len(self._order) <= index < len(self._order):
+            raise IndexError(f"CellList: index {index!r} is out of range for {len(self._order)} "
+                             f"cells")
         return getattr(self, self._order[index])
 
     def __len__(self) -> int:

@@ -91,7 +91,12 @@ class Optimizer(Cell):
             return
         if isinstance(learning_rate, Tensor):
             learning_rate = learning_rate.asnumpy()
-        rates = np.asarray(learning_rate, dtype=np.float32)
+        try:
+            rates = np.asarray(learning_rate, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a number, a list or "
+                             f"1-D Tensor of per-step rates, or a schedule (a callable of the "
+                             f"step), got {learning_rate!r}") from None
         if rates.ndim > 1 or rates.size == 0 or np.any(rates < 0):
             raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative "
                              f"number, a list of them (one per step) or a schedule; got "

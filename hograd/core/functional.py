@@ -368,7 +368,11 @@ def vjp(fn: Callable, *inputs: Any, weights: Any = None, has_aux: bool = False) 
 
     def vjp_fn(*v: Any) -> Any:
         """``vᵀ·J`` for ``v`` shaped like the outputs."""
-        return gradient(*primals, v[0] if len(v) == 1 else tuple(v))
+        try:
+            return gradient(*primals, v[0] if len(v) == 1 else tuple(v))
+        except GradArgumentError as err:  # the cotangent's words, in vjp's terms
+            message = str(err).replace("GradOperation(sens_param=True): sens", "vjp_fn(v): v")
+            raise GradArgumentError(message) from None
 
     return (outputs, vjp_fn, aux) if has_aux else (outputs, vjp_fn)
 

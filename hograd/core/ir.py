@@ -8,6 +8,7 @@ shape and dtype it will hold. Passes never mutate a graph; they build a new one.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ class AbstractValue:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def __str__(self) -> str:
         short = {"float": "f", "int": "i", "bool": "b"}[self.dtype.category]

@@ -135,3 +135,28 @@ def product_with_identity(m, node):
     else:
         return None
     return _swap_last_two(kept) if transposed else _keep(kept, node)
+
+
+def _as_matrix(var: Var, shape: tuple) -> Var | tuple:
+    """``var`` (one axis of its last two has length 1) reshaped to ``shape``: the same elements
+    in the same order, so a view, not a copy."""
+    if tuple(var.aval.shape) == shape:
+        return var
+    return (role("reshape").name, (var,), (("shape", shape),))
+
+
+def outer_product(m, node):
+    """op(a)·op(b) over an inner dimension of 1 → a column times a row, broadcast: each element
+    is its one product, as the matrix product computes it, without a matrix kernel (per-sample
+    gradients are batches of such outer products)."""
+    a, b = node.inputs
+    attrs = node.attr_dict
+    *a_batch, a_rows, a_cols = a.aval.shape
+    *b_batch, b_rows, b_cols = b.aval.shape
+    rows, inner = (a_cols, a_rows) if attrs["transpose_a"] else (a_rows, a_cols)
+    cols = b_rows if attrs["transpose_b"] else b_cols
+    if inner != 1:
+        return None
+    column = _as_matrix(a, (*a_batch, rows, 1))
+    row = _as_matrix(b, (*b_batch, 1, cols))
+    return (role("multiply").name, (column, row), ())

@@ -1,9 +1,8 @@
 """Graph passes: graph in, new graph out. Each keeps the inputs and what the outputs compute."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .ir import AbstractValue, Graph, Node, Var
+from .errors import HogradError
+from .ir import Graph, Node, Var
 from .registry import registry
 from .roles import role
 
@@ -50,7 +49,8 @@ def common_subexpression_elimination(graph: Graph) -> Graph:
 
 # ---- algebraic simplification, from each op's own rewrites (``OpDef.rewrites``) ------------------
 class _Match:
-    """What rules may ask about a variable: its filled value, the node that defined it."""
+    """What rules may ask about a variable: its filled value, its constant value, the node that
+    defined it."""
 
     def __init__(self) -> None:
         self.defining: dict[Var, Node] = {}
@@ -66,32 +66,53 @@ class _Match:
         value = node.attr_dict["value"]
         return None if isinstance(value, bool) or not node.out.aval.dtype.is_float else value
 
-
-@dataclass(frozen=True)
-class Made:
-    """A new node a rewrite asks for as an input of its replacement: ``op(*inputs, **attrs)``
-    of abstract value ``aval`` (its inputs may be ``Made`` too)."""
-
-    op: str
-    inputs: tuple
-    attrs: tuple
-    aval: AbstractValue
+    def constant(self, var: Var):
+        """The (read-only, host) array of a Constant node, or None."""
+        node = self.defining.get(var)
+        return node.attr_dict["value"].array if node is not None and node.op == "Constant" \
+            else None
 
 
-def _made(item, nodes: list[Node], match: "_Match") -> Var:
-    if not isinstance(item, Made):
-        return item
-    var = Var(item.aval)
-    node = Node(item.op, tuple(_made(i, nodes, match) for i in item.inputs),
-                tuple(sorted(item.attrs)), var)
-    match.defining[var] = node
-    nodes.append(node)
-    return var
+def _inferred(ops, op: str, inputs: tuple, attrs: tuple):
+    """The abstract value a replacement node would have; None when its op refuses the inputs."""
+    try:
+        return ops[op].infer(*(v.aval for v in inputs), **dict(attrs))
+    except HogradError:
+        return None
+
+
+def _materialize(ops, replacement: tuple, out: Var | None, match: _Match,
+                 nodes: list[Node]) -> Var | None:
+    """Append the nodes of ``replacement`` (``(op, inputs, attrs)``, whose inputs may be nested
+    replacements: the few new nodes a rule needs), the last one defining ``out`` — if its shape
+    and dtype are ``out``'s. Returns the variable defined, or None and appends nothing."""
+    op, inputs, attrs = replacement
+    staged: list[Node] = []
+    resolved = []
+    for item in inputs:
+        if isinstance(item, Var):
+            resolved.append(item)
+            continue
+        inner = _materialize(ops, item, None, match, staged)
+        if inner is None:
+            return None
+        resolved.append(inner)
+    attrs = tuple(sorted(attrs))
+    aval = _inferred(ops, op, tuple(resolved), attrs)
+    if aval is None or (out is not None and aval != out.aval):
+        return None
+    node = Node(op, tuple(resolved), attrs, out if out is not None else Var(aval))
+    staged.append(node)
+    for new in staged:
+        match.defining[new.out] = new
+    nodes.extend(staged)
+    return node.out
 
 
 def algebraic_simplification(graph: Graph) -> Graph:
     """Apply each node's op's rewrites in one forward sweep (rewrites of rewrites are seen,
-    being earlier); the building blocks are in ops/rewrites.py."""
+    being earlier); the building blocks are in ops/rewrites.py. A replacement that would
+    change the node's shape or dtype is not taken, whatever the rule."""
     ops = registry().ops
     match = _Match()
     renamed: dict[Var, Var] = {}
@@ -106,11 +127,9 @@ def algebraic_simplification(graph: Graph) -> Graph:
                 continue
             if isinstance(result, Var):
                 renamed[node.out] = result
-                node = None
-            else:
-                op, new_inputs, attrs = result
-                made = [_made(item, nodes, match) for item in new_inputs]
-                node = Node(op, tuple(made), tuple(sorted(attrs)), node.out)
+            elif _materialize(ops, result, node.out, match, nodes) is None:
+                continue
+            node = None
             break
         if node is not None:
             match.defining[node.out] = node
@@ -120,7 +139,6 @@ def algebraic_simplification(graph: Graph) -> Graph:
 
 
 def simplify(graph: Graph) -> Graph:
-    """The passes every derived graph goes through: algebra (each op's rewrites), CSE, then
-    dead-code elimination."""
+    """The passes every derived graph goes through: algebra, CSE, then dead-code elimination."""
     graph = algebraic_simplification(dead_code_elimination(graph))
     return dead_code_elimination(common_subexpression_elimination(graph))

@@ -9,8 +9,8 @@ from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.checkspec import checks, sample, x
 from .call import F
-from .rewrites import row_scaling_onto_the_weights
 from .families import broadcast_shapes, multilinear_jvp, same_dtype
+from .rewrites import outer_product, product_with_identity, row_scaling_onto_the_weights
 
 
 class MatMulAttrs(StrictAttrs):
@@ -138,7 +138,8 @@ def _einsum_grad(g, out, *operands, equation):
 OPS = [
     OpDef(name="MatMul", inputs=("a", "b"), infer=_matmul_infer, attributes=MatMulAttrs,
           backward=_product_grads("matmul"), forward=multilinear_jvp("MatMul"),
-          functional="matmul", rewrites=(row_scaling_onto_the_weights,),
+          functional="matmul",
+          rewrites=(product_with_identity, outer_product, row_scaling_onto_the_weights),
           doc="matrix product op(a) @ op(b), op transposing when transpose_a/transpose_b",
           checks=checks(sample(x(2, 3), x(3, 4)), sample(x(3, 2), x(3, 4), transpose_a=True),
                         sample(x(2, 3), x(4, 3), transpose_b=True),
@@ -146,7 +147,7 @@ OPS = [
     OpDef(name="BatchMatMul", inputs=("a", "b"), infer=_batch_matmul_infer,
           attributes=MatMulAttrs, backward=_product_grads("batch_matmul"),
           forward=multilinear_jvp("BatchMatMul"),
-          functional="batch_matmul",
+          functional="batch_matmul", rewrites=(product_with_identity, outer_product),
           doc="matrix products over the last two axes, batch axes broadcast",
           checks=checks(sample(x(2, 2, 3), x(3, 4)),
                         sample(x(1, 3, 2), x(2, 4, 3), transpose_a=True, transpose_b=True))),

@@ -15,7 +15,7 @@ from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.checkspec import checks, fixed, sample, x
 from .call import F
-from .rewrites import moved_fill
+from .rewrites import moved_fill, reshaped_constant, transposed_constant
 from .families import broadcast_shapes, linear_jvp
 
 
@@ -135,16 +135,19 @@ INDICES = fixed([[0, 3], [3, 1]], "int64")
 OPS = [
     OpDef(name="Reshape", inputs=("x",), infer=_reshape_infer, attributes=ShapeAttrs,
           call_attributes=("shape",), doc="the same elements in a new shape (one size may be -1)",
-          forward=linear_jvp("Reshape"), roles=("reshape",), rewrites=(moved_fill,),
+          forward=linear_jvp("Reshape"), roles=("reshape",),
+          rewrites=(moved_fill, reshaped_constant),
           backward=(lambda g, out, x, *, shape: F.reshape(g, x.shape),),
           checks=checks(sample(x(2, 3), shape=(3, -1)), sample(x(), shape=(1, 1)))),
     OpDef(name="Transpose", inputs=("x",), infer=_transpose_infer, attributes=PermAttrs,
           call_attributes=("perm",), backward=(_transpose_grad,), doc="permute axes",
-          forward=linear_jvp("Transpose"), roles=("transpose",), rewrites=(moved_fill,),
+          forward=linear_jvp("Transpose"), roles=("transpose",),
+          rewrites=(moved_fill, transposed_constant),
           checks=checks(sample(x(2, 3), perm=(1, 0)), sample(x(2, 3, 2), perm=(2, 0, 1)))),
     OpDef(name="ExpandDims", inputs=("x",), infer=_expand_dims_infer, attributes=AxisAttrs,
           call_attributes=("axis",), doc="insert an axis of size 1",
-          forward=linear_jvp("ExpandDims"), roles=("expand_dims",), rewrites=(moved_fill,),
+          forward=linear_jvp("ExpandDims"), roles=("expand_dims",),
+          rewrites=(moved_fill, reshaped_constant),
           backward=(lambda g, out, x, *, axis: F.reshape(g, x.shape),),
           checks=checks(sample(x(2, 3), axis=1), sample(x(2), axis=-1))),
     # the transformer sums a cotangent back over broadcast axes, so the rule passes g through

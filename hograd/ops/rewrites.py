@@ -2,18 +2,22 @@
 (``OpDef(rewrites=...)``); the simplifier (core/passes.py) applies them to every derived graph.
 
 A rewrite ``rule(m, node)`` sees a node whose inputs are already simplified, through ``m``:
-``m.fill(v)`` is the scalar a float variable is filled with (a Fill node) or None, ``m.op(v)``
-the node that defined it. It answers with an existing variable to use instead, a replacement
-``(op, inputs, attrs)`` whose inputs may be new nodes (``Made``), or None. A rule only returns a variable of the node's exact shape and
-dtype, and replacements are Fills of the node's own abstract value or a negation of an input
-of that value, so no rule changes what a graph computes.
+``m.fill(v)`` is the scalar a float variable is filled with (a Fill node) or None,
+``m.constant(v)`` the array of a Constant node or None, ``m.op(v)`` the node that defined it.
+It answers with an existing variable to use instead, a replacement ``(op, inputs, attrs)`` —
+whose inputs may themselves be replacements, for the few new nodes it needs — or None. A rule
+only returns a variable of the node's exact shape and dtype (the simplifier refuses a
+replacement of any other), and each computes exactly what the node did: a filled or constant
+value computed ahead, an identity removed, a product of one term per element as a
+multiplication.
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from ..core.ir import AbstractValue, Node, Var
-from ..core.passes import Made
+import numpy as np
+
+from ..core.ir import ConstValue, Node, Var
 from ..core.roles import role
 
 
@@ -87,6 +91,77 @@ def summed_fill(m, node):
     return _filled(node, value * (node.inputs[0].aval.size // max(node.out.aval.size, 1)))
 
 
+# ---- constants --------------------------------------------------------------------------------
+def _constant_node(array) -> tuple:
+    return ("Constant", (), (("value", ConstValue(array)),))
+
+
+def reshaped_constant(m, node):
+    """A constant reshaped (or given a unit axis) is a constant: the same elements, row-major,
+    in the node's shape."""
+    array = m.constant(node.inputs[0])
+    return _constant_node(array.reshape(node.out.aval.shape)) if array is not None else None
+
+
+def transposed_constant(m, node):
+    """A constant with its axes permuted is a constant (so a basis built by vmap folds)."""
+    array = m.constant(node.inputs[0])
+    return _constant_node(np.transpose(array, node.attr_dict["perm"])) \
+        if array is not None else None
+
+
+# ---- matrix products ----------------------------------------------------------------------------
+def _is_identity(m, var: Var) -> bool:
+    """Whether ``var`` is a constant identity matrix (its own transpose)."""
+    array = m.constant(var)
+    return (array is not None and array.ndim == 2 and array.shape[0] == array.shape[1]
+            and np.array_equal(array, np.eye(array.shape[0], dtype=array.dtype)))
+
+
+def _swap_last_two(var: Var) -> tuple:
+    perm = tuple(range(var.aval.ndim - 2)) + (var.aval.ndim - 1, var.aval.ndim - 2)
+    return (role("transpose").name, (var,), (("perm", perm),))
+
+
+def product_with_identity(m, node):
+    """op(x)·I → op(x) and I·op(x) → op(x): each element is its one term times 1 (jacfwd's and
+    jacrev's basis multiplies the first layer's weights)."""
+    a, b = node.inputs
+    attrs = node.attr_dict
+    if _is_identity(m, b):
+        kept, transposed = a, attrs["transpose_a"]
+    elif _is_identity(m, a):
+        kept, transposed = b, attrs["transpose_b"]
+    else:
+        return None
+    return _swap_last_two(kept) if transposed else _keep(kept, node)
+
+
+def _as_matrix(var: Var, shape: tuple) -> Var | tuple:
+    """``var`` (one axis of its last two has length 1) reshaped to ``shape``: the same elements
+    in the same order, so a view, not a copy."""
+    if tuple(var.aval.shape) == shape:
+        return var
+    return (role("reshape").name, (var,), (("shape", shape),))
+
+
+def outer_product(m, node):
+    """op(a)·op(b) over an inner dimension of 1 → a column times a row, broadcast: each element
+    is its one product, as the matrix product computes it, without a matrix kernel (per-sample
+    gradients are batches of such outer products)."""
+    a, b = node.inputs
+    attrs = node.attr_dict
+    *a_batch, a_rows, a_cols = a.aval.shape
+    *b_batch, b_rows, b_cols = b.aval.shape
+    rows, inner = (a_cols, a_rows) if attrs["transpose_a"] else (a_rows, a_cols)
+    cols = b_rows if attrs["transpose_b"] else b_cols
+    if inner != 1:
+        return None
+    column = _as_matrix(a, (*a_batch, rows, 1))
+    row = _as_matrix(b, (*b_batch, 1, cols))
+    return (role("multiply").name, (column, row), ())
+
+
 def _row_scaled(node: Node | None, multiply: str):
     """``(matrix, row)`` when ``node`` is ``matrix · row``: an (n, k) matrix times one row of
     k scales (shape (1, k) or (k,)), the same for every row of the matrix; else None."""
@@ -116,7 +191,6 @@ def row_scaling_onto_the_weights(m, node):
     weights = node.inputs[1]
     if not attrs.get("transpose_b", False):  # W is (k, m): the scales run down its rows
         inner = row.aval.size
-        row = Made(role("reshape").name, (row,), (("shape", (inner, 1)),),
-                   AbstractValue((inner, 1), row.aval.dtype))
-    rescaled = Made(role("multiply").name, (row, weights), (), weights.aval)
+        row = (role("reshape").name, (row,), (("shape", (inner, 1)),))
+    rescaled = (role("multiply").name, (row, weights), ())
     return node.op, (matrix, rescaled), node.attrs

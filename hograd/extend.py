@@ -22,7 +22,7 @@ from .core.opdef import DTypeAttr, NotDifferentiable, OpDef, StrictAttrs
 from .ops.call import F
 from .ops.families import (binary, broadcast_shapes, comparison, normalize_axes, same_dtype,
                            unary)
-from .plugins.array_kernels import NATIVE_OPS, device_kernels, kernels_for, native_kernels
+from .devices.array_kernels import NATIVE_OPS, device_kernels, kernels_for, native_kernels
 
 __all__ = [
     # declaring ops

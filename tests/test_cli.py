@@ -15,7 +15,7 @@ def test_demo_prints_derivatives_matching_analytic_values(capsys):
 def test_plugins_lists_the_builtin_plugins(capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
-    assert "builtin_ops (hograd.ops.plugin" in out and "cpu (hograd.plugins.cpu" in out
+    assert "builtin_ops (hograd.ops.library" in out and "cpu (hograd.devices.cpu" in out
 
 
 def test_python_dash_m_runs_the_capability_report_by_default():

@@ -14,8 +14,8 @@ from hograd.capabilities.report import build_report
 from hograd.core.device import DeviceSpec
 from hograd.core.errors import DeviceAbsentError
 from hograd.core.registry import registry
-from hograd.plugins.array_kernels import device_kernels
-from hograd.plugins.ascend import NPU_DTYPES, torch_device_spec, torch_kernels
+from hograd.devices.array_kernels import device_kernels
+from hograd.devices.ascend import NPU_DTYPES, torch_device_spec, torch_kernels
 
 ORDER = 3
 
@@ -113,7 +113,7 @@ def test_tensors_live_on_the_device_and_come_back_with_asnumpy(scratch_registry)
 def test_gpu_and_ascend_are_declared_present_or_absent_with_the_probes_reason(name, alias,
                                                                              module):
     import importlib
-    probe = importlib.import_module(f"hograd.plugins.{module}").probe
+    probe = importlib.import_module(f"hograd.devices.{module}").probe
     device = registry().device(alias, require_present=False)
     found, reason = probe()
     cell = build_report(registry(), devices=[name], ops=["Sin"], max_order=1).ops[0].cells[name]
@@ -132,7 +132,7 @@ def test_device_probes_report_a_broken_install_with_its_error(monkeypatch):
     import builtins
     import importlib.util
 
-    from hograd.plugins import ascend, gpu
+    from hograd.devices import ascend, gpu
     real_import = builtins.__import__
 
     def failing_import(name, *args, **kwargs):

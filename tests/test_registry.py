@@ -19,8 +19,8 @@ FOUNDATION_OPS = ["Square", "Exp", "Neg", "Mul", "MatMul", "Pow", "Log", "Div", 
 
 def test_builtins_are_declared_as_entry_points():
     names = {e.name: e.value for e in metadata.entry_points(group="hograd.plugins")}
-    assert names.get("builtin_ops") == "hograd.ops.plugin"
-    assert names.get("cpu") == "hograd.plugins.cpu"
+    assert names.get("builtin_ops") == "hograd.ops.library"
+    assert names.get("cpu") == "hograd.devices.cpu"
 
 
 def test_every_foundation_op_is_registered_by_the_builtin_plugin_with_a_cpu_kernel():

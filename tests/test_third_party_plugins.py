@@ -83,7 +83,7 @@ def test_a_plugin_can_be_disabled_by_name(cube_venv):
     listing = subprocess.run([str(cube_venv), "-m", "hograd", "plugins"], capture_output=True,
                              text=True, env=env, timeout=300).stdout
     assert "cube (hograd_cube, hograd-cube 1.0.0): disabled" in listing
-    assert "cpu (hograd.plugins.cpu, hograd 0.1.0): loaded" in listing
+    assert "cpu (hograd.devices.cpu, hograd 0.1.0): loaded" in listing
 
 
 def test_a_broken_plugin_does_not_break_import_and_is_reported(tmp_path):

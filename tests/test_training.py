@@ -253,7 +253,7 @@ def _train_on(device_target: str, steps: int = 4) -> tuple[list[float], list]:
 
 def test_training_runs_on_another_device_with_the_parameters_kept_there(scratch_registry, mode):
     # the Ascend kernels bound to torch CPU tensors: a device whose arrays are not numpy's
-    from hograd.plugins.ascend import torch_device_spec, torch_kernels
+    from hograd.devices.ascend import torch_device_spec, torch_kernels
     device = torch_device_spec("torch-cpu", torch, "cpu")
     scratch_registry.add_device(device, "test-suite")
     for kernel in torch_kernels("torch-cpu", torch):

@@ -8,7 +8,7 @@ entry-point group ``hograd.plugins``::
     [project.entry-points."hograd.plugins"]
     my_ops = "my_package.hograd_plugin"
 
-hograd's own ops (``hograd.ops.plugin``) and CPU device (``hograd.plugins.cpu``) are registered
+hograd's own ops (``hograd.ops.library``) and CPU device (``hograd.devices.cpu``) are registered
 the same way, so these hooks are exercised by every run.
 """
 from __future__ import annotations

@@ -226,7 +226,7 @@ def registry() -> Registry:
     return _registry
 
 
-# what hograd.plugins and the reports name as the provider of core's own ops
+# what `hograd plugins` and the reports name as the provider of core's own ops
 CORE_PROVIDER = "hograd.core"
 
 # each hook, in the order the registry takes them, with what takes its items

@@ -9,7 +9,7 @@ so every derivative is again a graph of registered ops and differentiates to any
 - ``log|det A|``:        Ā = Ḡ inv(A)ᵀ
 - ``cholesky(A) = L``:   Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹), Φ the lower triangle with half diagonal
 
-Matrices are 2-D; kernels (plugins/array_kernels.py) come from the device's ``xp.linalg`` (the array API's linalg
+Matrices are 2-D; kernels (devices/array_kernels.py) come from the device's ``xp.linalg`` (the array API's linalg
 extension: numpy, cupy, torch through array-api-compat and array_api_strict all have it).
 """
 from __future__ import annotations

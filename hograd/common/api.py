@@ -61,9 +61,10 @@ def jit(function: Callable | None = None, **options: Any) -> Any:
     if function is None:
         return lambda fn: jit(fn, **options)
     if isinstance(function, type):
-        from ..nn.cell import Cell
-        if not issubclass(function, Cell):
-            raise TypeError(f"jit: a class must be a Cell subclass, got {function.__name__}")
+        # a Cell subclass: what matters is its construct (common sits below nn)
+        if not callable(getattr(function, "construct", None)):
+            raise TypeError(f"jit: a class must be a Cell subclass (with construct), got "
+                            f"{function.__name__}")
         function.construct = JitFunction(function.construct)
         return function
     return JitFunction(function)

@@ -162,3 +162,12 @@ def test_compiled_runs_release_each_intermediate_after_its_last_reader():
     assert sorted(released) == sorted(i for i in read if i >= n_inputs and i not in outputs)
     result = executable([np.full(3, 0.5)])[0]
     np.testing.assert_allclose(result, second(Tensor(np.full(3, 0.5))).asnumpy())
+
+
+def test_cse_merges_both_orders_of_a_commutative_op():
+    from hograd.core.staging import stage
+    graph = stage(lambda a, b: a * b + b * a, [Tensor(np.ones(3)), Tensor(np.ones(3))]).graph
+    assert [n.op for n in graph.nodes].count("Mul") == 1
+    # not for an op whose order matters
+    graph = stage(lambda a, b: a - b + (b - a), [Tensor(np.ones(3)), Tensor(np.ones(3))]).graph
+    assert [n.op for n in graph.nodes].count("Sub") == 2

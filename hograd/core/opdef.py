@@ -81,6 +81,8 @@ class OpDef(BaseModel):
     exposed: bool = True
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    # f(x, y) = f(y, x) for its two inputs: common-subexpression elimination merges both orders
+    commutative: bool = False
     # what core needs of it, by role (core/roles.py): "add", "cast", "fill", ...
     roles: tuple[str, ...] = ()
     # algebraic rewrites of a node of this op, tried in order by the simplifier

@@ -35,7 +35,9 @@ def common_subexpression_elimination(graph: Graph) -> Graph:
     nodes: list[Node] = []
     for node in graph.nodes:
         inputs = tuple(renamed.get(v, v) for v in node.inputs)
-        key = (node.op, inputs, _exact(node.attrs))
+        # a·b and b·a are one value: commutative ops are keyed by their inputs in a fixed order
+        keyed = tuple(sorted(inputs, key=lambda v: v.id)) if ops[node.op].commutative else inputs
+        key = (node.op, keyed, _exact(node.attrs))
         if not ops[node.op].effect:
             earlier = seen.get(key)
             if earlier is not None:

@@ -36,12 +36,12 @@ def _chosen(wins, x, y, g):
 OPS = [
     # TensorAdd: MindSpore's old name for Add, still in its tests
     binary("Add", lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y",
-           aliases=("TensorAdd",), roles=("add",),
+           aliases=("TensorAdd",), roles=("add",), commutative=True,
            rewrites=(fold(operator.add), other_when(0, 0), other_when(1, 0))),
     binary("Sub", lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y", roles=("subtract",),
            rewrites=(fold(operator.sub), other_when(1, 0), negated_other_when(0, 0))),
     binary("Mul", lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, doc="x * y",
-           roles=("multiply",),
+           roles=("multiply",), commutative=True,
            rewrites=(fold(operator.mul), zero_when_either_is_zero, other_when(0, 1),
                      other_when(1, 1), negated_other_when(0, -1), negated_other_when(1, -1))),
     binary("RealDiv", lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,

@@ -90,7 +90,7 @@ def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *,
            domain: tuple[float, float] = (-2.0, 2.0), promotion: str = "common",
            aliases: tuple[str, ...] = (), functional: Optional[str] = None,
            checks: Optional[OpSpec] = None, roles: tuple[str, ...] = (),
-           rewrites: tuple = ()) -> OpDef:
+           rewrites: tuple = (), commutative: bool = False) -> OpDef:
     """An elementwise op of two broadcasting inputs: ``rule_x(g, out, x, y) -> dx``, same for y."""
 
     def infer(x: AbstractValue, y: AbstractValue) -> AbstractValue:
@@ -100,7 +100,8 @@ def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *,
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(rule_x, rule_y),
                  forward=self_adjoint_jvp((rule_x, rule_y)), promotion=promotion, domain=domain,
                  doc=doc, aliases=aliases, functional=functional, batch=broadcasting(name),
-                 checks=checks or BINARY_CHECKS, roles=roles, rewrites=rewrites)
+                 checks=checks or BINARY_CHECKS, roles=roles, rewrites=rewrites,
+                 commutative=commutative)
 
 
 def comparison(name: str, *, doc: str) -> OpDef:
@@ -111,7 +112,8 @@ def comparison(name: str, *, doc: str) -> OpDef:
         return AbstractValue(broadcast_shapes(x.shape, y.shape, names=("x", "y")), dt.bool_)
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(None, None),
-                 promotion="common", doc=doc, checks=BINARY_CHECKS, batch=broadcasting(name))
+                 promotion="common", doc=doc, checks=BINARY_CHECKS, batch=broadcasting(name),
+                 commutative=name in ("Equal", "NotEqual"))
 
 
 # ---- forward-mode rules ------------------------------------------------------------------------

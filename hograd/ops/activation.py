@@ -1,10 +1,10 @@
 """Activation functions of neural networks, with derivatives in terms of their outputs."""
 from __future__ import annotations
 
+from ..core.checkspec import checks, sample, x
 from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
-from ..core.checkspec import checks, sample, x
 from .call import F
 from .families import self_adjoint_jvp, unary
 

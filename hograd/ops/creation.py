@@ -5,10 +5,10 @@ from typing import Annotated, Union
 
 from pydantic import BeforeValidator, StrictBool, StrictFloat, StrictInt
 
+from ..core.checkspec import checks, sample, x
 from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
-from ..core.checkspec import checks, sample, x
 from .reshaping import _as_int_tuple
 
 

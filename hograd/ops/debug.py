@@ -15,11 +15,11 @@ import sys
 from typing import Any
 
 from .. import dtype as dt
+from ..core.checkspec import checks, sample, x
 from ..core.dispatch import apply
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.trace import current_trace
-from ..core.checkspec import checks, sample, x
 from .families import first_input_jvp
 
 

@@ -4,8 +4,8 @@ Rules use the output where that is cheaper and stabler (exp' = out, tan' = 1 + o
 """
 from __future__ import annotations
 
-from ..core.opdef import NotDifferentiable
 from ..core.checkspec import checks, sample, x
+from ..core.opdef import NotDifferentiable
 from .call import F
 from .families import unary
 from .rewrites import double_negation, negated_fill

@@ -21,12 +21,12 @@ import numpy as np
 
 from .. import dtype as dt
 from ..core.batching import broadcasting, vectorized
+from ..core.checkspec import OpSpec
 from ..core.dispatch import apply
 from ..core.errors import OpDtypeError, OpInputError
 from ..core.indexing import normalize_axes  # noqa: F401  (re-exported for op modules)
 from ..core.ir import AbstractValue
 from ..core import checkspec
-from ..core.checkspec import OpSpec
 from ..core.opdef import NotDifferentiable, OpDef
 
 

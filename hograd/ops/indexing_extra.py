@@ -13,10 +13,10 @@ import numpy as np
 from pydantic import StrictBool
 
 from .. import dtype as dt
+from ..core.checkspec import checks, fixed, sample, x
 from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
-from ..core.checkspec import checks, fixed, sample, x
 from .call import F
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import StrictBool
 
+from ..core.checkspec import checks, sample, x
 from ..core.errors import OpDtypeError, OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
-from ..core.checkspec import checks, sample, x
 from .call import F
 from .families import broadcast_shapes, multilinear_jvp, same_dtype
 from .rewrites import outer_product, product_with_identity, row_scaling_onto_the_weights

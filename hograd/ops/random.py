@@ -16,11 +16,11 @@ import numpy as np
 from pydantic import BeforeValidator, StrictInt
 
 from .. import dtype as dt
+from ..core.checkspec import checks, sample
 from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.trace import current_trace
-from ..core.checkspec import checks, sample
 from .reshaping import _as_int_tuple
 
 _global_seed = [0]

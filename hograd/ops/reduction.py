@@ -6,13 +6,13 @@ from typing import Optional, Union
 from pydantic import StrictBool, field_validator
 
 from .. import dtype as dt
+from ..core.checkspec import checks, sample, x
 from ..core.indexing import Span, normalize_axes, whole
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
-from ..core.checkspec import checks, sample, x
 from .call import F
-from .rewrites import moved_fill, summed_fill
 from .families import linear_jvp, weighted_reduction_jvp
+from .rewrites import moved_fill, summed_fill
 
 
 class ReduceAttrs(StrictAttrs):

@@ -9,14 +9,14 @@ from typing import Annotated, Any, Optional, Union
 import numpy as np
 from pydantic import BeforeValidator, field_validator
 
+from ..core.checkspec import checks, fixed, sample, x
 from ..core.errors import OpDtypeError, OpInputError
 from ..core.indexing import NewAxis, Span, Take, as_index_item, indexed_shape, named_axes, whole
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
-from ..core.checkspec import checks, fixed, sample, x
 from .call import F
-from .rewrites import moved_fill, reshaped_constant, transposed_constant
 from .families import broadcast_shapes, linear_jvp
+from .rewrites import moved_fill, reshaped_constant, transposed_constant
 
 
 def _as_int_tuple(value: Any) -> Any:

@@ -11,8 +11,8 @@ from typing import Optional, Union
 
 from pydantic import StrictFloat, StrictInt
 
-from ..core.opdef import OpDef, StrictAttrs
 from ..core.checkspec import checks, fixed, sample, x
+from ..core.opdef import OpDef, StrictAttrs
 from .call import F
 from .families import binary, unary
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from .. import dtype as dt
+from ..core.checkspec import checks, fixed, sample, x
 from ..core.errors import OpDtypeError
 from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
-from ..core.checkspec import checks, fixed, sample, x
 from .call import F
-from .rewrites import moved_fill
 from .families import broadcast_shapes, comparison, linear_jvp, same_dtype
+from .rewrites import moved_fill
 
 
 class CastAttrs(StrictAttrs):

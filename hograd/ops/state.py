@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.checkspec import checks, sample, x
 from ..core.dispatch import apply
 from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.trace import current_trace
-from ..core.checkspec import checks, sample, x
 
 
 class AssignTarget:

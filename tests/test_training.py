@@ -232,7 +232,8 @@ def test_checkpoint_errors_name_the_parameter_and_what_to_do(tmp_path):
     with pytest.raises(CheckpointError, match="no checkpoint file"):
         hograd.load_checkpoint(tmp_path / "absent.ckpt")
     evil = tmp_path / "evil.ckpt"
-    np.save(evil.open("wb"), np.array([object()], dtype=object), allow_pickle=True)
+    with evil.open("wb") as out:
+        np.save(out, np.array([object()], dtype=object), allow_pickle=True)
     with pytest.raises(CheckpointError, match="not a hograd checkpoint"):
         hograd.load_checkpoint(evil)
 

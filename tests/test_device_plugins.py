@@ -146,3 +146,17 @@ def test_device_probes_report_a_broken_install_with_its_error(monkeypatch):
                                  "shared object file")
     assert ascend.probe() == (None, "torch_npu failed to load: OSError: libtorch_npu.so: cannot "
                                     "open shared object file")
+
+
+@pytest.mark.parametrize("shape, index_shape, axis", [((64, 3), (200,), 0), ((5, 7, 3), (4, 2), 1),
+                                                      ((6,), (3, 3), 0), ((4, 5), (2,), -1)])
+def test_the_cpu_scatter_add_gather_adjoint_equals_the_array_api_one(shape, index_shape, axis):
+    from hograd.devices.array_kernels import kernels_for
+    from hograd.devices.cpu import NATIVE
+    rng = np.random.default_rng(3)
+    at = axis % len(shape)
+    g = rng.standard_normal(shape[:at] + index_shape + shape[at + 1:])
+    indices = rng.integers(-shape[at], shape[at], index_shape)  # negative ones wrap, as Gather
+    native = NATIVE["GatherAdjoint"](g, indices, axis=axis, shape=shape)
+    generic = kernels_for(np)["GatherAdjoint"](g, indices, axis=axis, shape=shape)
+    np.testing.assert_allclose(native, generic, rtol=1e-13, atol=1e-13)

@@ -27,9 +27,22 @@ def _elementwise_from_math(fn):
     return kernel
 
 
-# the ops the array API standard lacks, from numpy and the math module
+def _gather_adjoint(g, indices, *, axis, shape):
+    """Gather's adjoint as a scatter-add (np.add.at): the array-API kernel builds a one-hot
+    matrix of n × len(indices), which dominated force-training steps."""
+    axis %= len(shape)
+    rows = np.moveaxis(g, tuple(range(axis, axis + indices.ndim)), tuple(range(indices.ndim)))
+    rows = rows.reshape((indices.size,) + rows.shape[indices.ndim:])
+    summed = np.zeros((shape[axis],) + rows.shape[1:], dtype=g.dtype)
+    np.add.at(summed, indices.reshape(-1) % shape[axis], rows)
+    return np.moveaxis(summed, 0, axis)
+
+
+# the ops the array API standard lacks, from numpy and the math module, and the one whose
+# array-API form is slow here
 NATIVE = {"Erf": _elementwise_from_math(math.erf), "Erfc": _elementwise_from_math(math.erfc),
-          "Einsum": lambda *arrays, equation: np.einsum(equation, *arrays)}
+          "Einsum": lambda *arrays, equation: np.einsum(equation, *arrays),
+          "GatherAdjoint": _gather_adjoint}
 
 
 @hookimpl

@@ -140,3 +140,13 @@ def test_core_modules_name_no_library_op():
              for match in re.findall(r'apply\("(\w+)"', path.read_text())
              if match in library}
     assert not named, f"core applies library ops by name: {sorted(named)}; use core/roles.py"
+
+
+def test_an_uninstalled_source_tree_finds_hograds_own_plugins_in_its_pyproject(monkeypatch):
+    from importlib import metadata
+
+    from hograd.core import loader
+    monkeypatch.setattr(metadata, "entry_points", lambda **_: [])  # no installed metadata
+    _, records = loader.make_plugin_manager()
+    assert [r.name for r in records][:2] == ["builtin_ops", "cpu"]
+    assert {r.name: r.module for r in records}["cpu"] == "hograd.devices.cpu"

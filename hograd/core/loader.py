@@ -15,6 +15,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 
 import pluggy
 
@@ -57,6 +58,21 @@ def load_order(name: str) -> tuple[int, str]:
     return (essential.index(name) if name in essential else len(essential), name)
 
 
+def _source_tree_entry_points() -> list[metadata.EntryPoint]:
+    """hograd's own entry points read from the pyproject.toml beside the package, for a source
+    tree on sys.path that was never installed (no metadata): the one list stays pyproject's."""
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    try:
+        import tomllib
+        declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (ImportError, OSError, ValueError):
+        return []
+    group = declared.get("project", {}).get("entry-points", {}).get(
+        hookspecs.ENTRY_POINT_GROUP, {})
+    return [metadata.EntryPoint(name, value, hookspecs.ENTRY_POINT_GROUP)
+            for name, value in group.items()]
+
+
 def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
     """Load every ``hograd.plugins`` entry point (hograd's own are entry points too)."""
     manager = pluggy.PluginManager(hookspecs.PROJECT)
@@ -66,6 +82,9 @@ def make_plugin_manager() -> tuple[pluggy.PluginManager, list[PluginRecord]]:
     entries: dict[str, metadata.EntryPoint] = {}
     for entry in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
         entries.setdefault(entry.name, entry)
+    if any(name not in entries for name in ESSENTIAL_PLUGINS):
+        for entry in _source_tree_entry_points():
+            entries.setdefault(entry.name, entry)
     missing = [name for name in ESSENTIAL_PLUGINS if name not in entries]
     if missing:
         raise PluginError(f"hograd's own plugins {missing} are not among the installed entry "

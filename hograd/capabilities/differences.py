@@ -119,20 +119,31 @@ def check_derivatives(fn: Callable, inputs: Sequence, max_order: int, *, seed: i
         ad = float(sum(np.sum(g.asnumpy() * u) for g, u in zip(grads, direction)
                        if u is not None))
 
-        def contracted(step: float, level=levels[order - 1], point=point, direction=direction,
-                       cotangent=cotangent) -> float:
-            moved = [Tensor(t.asnumpy() + step * u, dtype=t.dtype) if u is not None else t
-                     for t, u in zip(point, direction)]
-            return _dot(as_tuple(level(*moved)), cotangent)
-
-        plus, minus = contracted(eps), contracted(-eps)
-        quotient = (plus - minus) / (2 * eps)
-        tolerance = rtol * max(abs(ad), abs(quotient)) + atol * (1.0 + max(abs(plus), abs(minus)))
-        check = OrderCheck(order, ad, quotient, abs(ad - quotient), tolerance)
-        if not check.ok:
-            check.finite_difference_2eps = (contracted(2 * eps) - contracted(-2 * eps)) / (4 * eps)
-        results.append(check)
+        contracted = _contraction(levels[order - 1], point, direction, cotangent)
+        results.append(_compare(order, ad, contracted, eps, rtol, atol))
     return results
+
+
+def _contraction(level: Callable, point: list, direction: list, weights) -> Callable:
+    """``step ↦ ⟨level(point + step·direction), weights⟩``: what a central difference reads."""
+    def contracted(step: float) -> float:
+        moved = [Tensor(t.asnumpy() + step * u, dtype=t.dtype) if u is not None else t
+                 for t, u in zip(point, direction)]
+        return _dot(as_tuple(level(*moved)), weights)
+    return contracted
+
+
+def _compare(order: int, ad: float, contracted: Callable, eps: float, rtol: float,
+             atol: float) -> OrderCheck:
+    """AD's value against the central difference of ``contracted``; where they disagree, the
+    quotient at 2ε too (to tell a wrong rule from noise)."""
+    plus, minus = contracted(eps), contracted(-eps)
+    quotient = (plus - minus) / (2 * eps)
+    tolerance = rtol * max(abs(ad), abs(quotient)) + atol * (1.0 + max(abs(plus), abs(minus)))
+    check = OrderCheck(order, ad, quotient, abs(ad - quotient), tolerance)
+    if not check.ok:
+        check.finite_difference_2eps = (contracted(2 * eps) - contracted(-2 * eps)) / (4 * eps)
+    return check
 
 
 # ---- forward mode -------------------------------------------------------------------------------
@@ -186,19 +197,8 @@ def check_forward_derivatives(fn: Callable, inputs: Sequence, max_order: int, *,
         weights = _cotangents(tangent_out, rng)
         ad = _dot(tangent_out, weights)
 
-        def contracted(step: float, level=levels[order - 1], point=point, direction=direction,
-                       weights=weights) -> float:
-            moved = [Tensor(t.asnumpy() + step * u, dtype=t.dtype) if u is not None else t
-                     for t, u in zip(point, direction)]
-            return _dot(as_tuple(level(*moved)), weights)
-
-        plus, minus = contracted(eps), contracted(-eps)
-        quotient = (plus - minus) / (2 * eps)
-        tolerance = rtol * max(abs(ad), abs(quotient)) + atol * (1.0 + max(abs(plus), abs(minus)))
-        check = OrderCheck(order, ad, quotient, abs(ad - quotient), tolerance)
-        if not check.ok:
-            check.finite_difference_2eps = (contracted(2 * eps) - contracted(-2 * eps)) / (4 * eps)
-        results.append(check)
+        contracted = _contraction(levels[order - 1], point, direction, weights)
+        results.append(_compare(order, ad, contracted, eps, rtol, atol))
     return results
 
 

@@ -74,18 +74,10 @@ class _Traced:
                                          differentiated=i in differentiated or
                                          carries_derivative(t))
                          for i, t in enumerate(self.leaves)]
-                weight_vars = []
                 # ``aliases``: which arguments were the weights at the call (compiled, the
                 # arguments here are stand-ins, so identity cannot tell)
-                for weight, position in zip(weights, aliases or (None,) * len(weights)):
-                    # a weight passed as an argument is that argument (one gradient)
-                    if position is None:
-                        weight_vars.append(trace.capture(weight, differentiated=True))
-                    else:
-                        trace.alias(weight, inner[position]._var)
-                        if weight.dtype.is_float:
-                            trace.differentiated.add(inner[position]._var)
-                        weight_vars.append(inner[position]._var)
+                weight_vars = trace.bind_weights(weights, inner,
+                                                 aliases or (None,) * len(weights))
                 result = fn(*unflatten(self.structure, inner))
                 out_leaves, self.out_structure = flatten(result)
                 if not out_leaves:

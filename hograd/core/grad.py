@@ -183,17 +183,8 @@ class GradFunction:
                                          differentiated=i in differentiated or
                                          carries_derivative(t))
                          for i, t in enumerate(leaves)]
-                weight_vars = []
-                for weight, position in zip(self.weights, weight_aliases(self.weights, leaves)):
-                    # a weight passed as an argument is that argument: reading it as an
-                    # attribute and as the argument are one variable with one gradient
-                    if position is None:
-                        weight_vars.append(trace.capture(weight, differentiated=True))
-                    else:
-                        trace.alias(weight, inner[position]._var)
-                        if weight.dtype.is_float:
-                            trace.differentiated.add(inner[position]._var)
-                        weight_vars.append(inner[position]._var)
+                weight_vars = trace.bind_weights(self.weights, inner,
+                                                 weight_aliases(self.weights, leaves))
                 result = self.fn(*unflatten(structure, inner))
                 out_leaves, out_structure = flatten(result)
                 if not out_leaves:

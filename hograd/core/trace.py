@@ -184,6 +184,23 @@ class Trace:
         """Make ``tensor`` (an object from outside) stand for ``var`` wherever it is read."""
         self._capture_by_id[id(tensor)] = var
 
+    def bind_weights(self, weights: Sequence[Any], inputs: Sequence[Any],
+                     aliases: Sequence[Any]) -> list[Var]:
+        """The variables the derivative is taken against for ``weights``: a capture each, or,
+        for a weight that was passed as argument ``aliases[i]``, that argument's input — read
+        as an attribute and as the argument, it is one variable with one gradient."""
+        bound = []
+        for weight, position in zip(weights, aliases):
+            if position is None:
+                bound.append(self.capture(weight, differentiated=True))
+                continue
+            var = inputs[position]._var
+            self.alias(weight, var)
+            if weight.dtype.is_float:
+                self.differentiated.add(var)
+            bound.append(var)
+        return bound
+
     def finish(self, outputs: Sequence[Any]) -> ClosedGraph:
         """The traced graph; ``outputs`` are tensors of this trace (or anything ``var_of`` takes)."""
         out_vars = tuple(self.var_of(t) for t in outputs)

@@ -126,16 +126,7 @@ class Cell(StateVersioned):
     # ---- parameters and sub-cells ---------------------------------------------------------------
     def cells_and_names(self, prefix: str = "") -> Iterator[tuple[str, "Cell"]]:
         """This cell and every sub-cell, each once, with its attribute path."""
-        seen: set[int] = set()
-        stack = [(prefix, self)]
-        while stack:
-            name, cell = stack.pop(0)
-            if id(cell) in seen:
-                continue
-            seen.add(id(cell))
-            yield name, cell
-            for child_name, child in cell._cells.items():
-                stack.append((f"{name}.{child_name}" if name else child_name, child))
+        return self._walk(prefix, honour_auto_prefix=False)
 
     def parameters_and_names(self, name_prefix: str = "",
                              expand: bool = True) -> Iterator[tuple[str, Parameter]]:
@@ -151,6 +142,11 @@ class Cell(StateVersioned):
     def _parameter_prefixes(self, prefix: str) -> Iterator[tuple[str, "Cell"]]:
         """Each cell once with the prefix of its Parameters' paths: its attribute path, where
         a cell made with ``auto_prefix=False`` adds nothing for its children."""
+        return self._walk(prefix, honour_auto_prefix=True)
+
+    def _walk(self, prefix: str, honour_auto_prefix: bool) -> Iterator[tuple[str, "Cell"]]:
+        """Breadth first, each cell once, with its path (``auto_prefix=False`` cells adding
+        nothing for their children when ``honour_auto_prefix``)."""
         seen: set[int] = set()
         stack = [(prefix, self)]
         while stack:
@@ -159,7 +155,7 @@ class Cell(StateVersioned):
                 continue
             seen.add(id(cell))
             yield name, cell
-            adds = cell.__dict__.get("_auto_prefix", True)
+            adds = not honour_auto_prefix or cell.__dict__.get("_auto_prefix", True)
             for child_name, child in cell._cells.items():
                 child_prefix = (f"{name}.{child_name}" if name else child_name) if adds else name
                 stack.append((child_prefix, child))

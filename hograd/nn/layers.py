@@ -85,7 +85,27 @@ def _as_cells(cells: Iterable, who: str) -> list[tuple[str, Cell]]:
     return named
 
 
-class SequentialCell(Cell):
+class _OrderedCells(Cell):
+    """What SequentialCell and CellList share: their cells in order, indexed and iterated."""
+
+    _order: list[str]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return type(self)([getattr(self, n) for n in self._order[index]])
+        if not isinstance(index, int) or not -len(self._order) <= index < len(self._order):
+            raise IndexError(f"{type(self).__name__}: index {index!r} is out of range for "
+                             f"{len(self._order)} cells")
+        return getattr(self, self._order[index])
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __iter__(self):
+        return (getattr(self, name) for name in self._order)
+
+
+class SequentialCell(_OrderedCells):
     """Cells applied in order: ``SequentialCell([Dense(2, 8), Tanh(), Dense(8, 1)])`` (or the
     cells as arguments, or an OrderedDict of named cells)."""
 
@@ -104,27 +124,13 @@ class SequentialCell(Cell):
         self._add(str(len(self._order)), _as_cells([cell], "SequentialCell.append")[0][1])
         return self
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return SequentialCell([getattr(self, n) for n in self._order[index]])
-        if not isinstance(index, int) or not -len(self._order) <= index < len(self._order):
-            raise IndexError(f"SequentialCell: index {index!r} is out of range for {len(self._order)} "
-                             f"cells")
-        return getattr(self, self._order[index])
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    def __iter__(self):
-        return (getattr(self, name) for name in self._order)
-
     def construct(self, x):
         for name in self._order:
             x = getattr(self, name)(x)
         return x
 
 
-class CellList(Cell):
+class CellList(_OrderedCells):
     """A list of Cells whose Parameters are registered: ``CellList([Dense(2, 2), ReLU()])``."""
 
     def __init__(self, cells: Iterable = ()) -> None:
@@ -142,20 +148,6 @@ class CellList(Cell):
         for cell in cells:
             self.append(cell)
         return self
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return CellList([getattr(self, n) for n in self._order[index]])
-        if not isinstance(index, int) or not -len(self._order) <= index < len(self._order):
-            raise IndexError(f"CellList: index {index!r} is out of range for {len(self._order)} "
-                             f"cells")
-        return getattr(self, self._order[index])
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    def __iter__(self):
-        return (getattr(self, name) for name in self._order)
 
     def construct(self, *args):
         raise NotImplementedError("CellList holds cells; call them from your own construct")

@@ -73,7 +73,25 @@ def bench_hessian() -> dict:
         figures["torch.func.hessian"] = fastest_seconds(lambda: func.hessian(loss)(tw))
     except ImportError:
         pass
+    jax = _jax()
+    if jax is not None:
+        jx, jy, jw = (jax.numpy.asarray(a) for a in (x, y, w))
+        jloss = lambda v: (jax.nn.softplus(jx @ v) - jy * (jx @ v)).mean()  # noqa: E731
+        jitted = jax.jit(jax.hessian(jloss))
+        figures["jax.jit(jax.hessian)"] = fastest_seconds(
+            lambda: jitted(jw).block_until_ready())
     return figures
+
+
+def _jax():
+    """JAX in float64 on the CPU, where installed (a peer to compare with, never a dependency)."""
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_platform_name", "cpu")
+    return jax
 
 
 # ---- per-sample gradients ---------------------------------------------------------------------
@@ -139,6 +157,19 @@ def bench_per_sample() -> dict:
                                                                            tlabels))
     except ImportError:
         pass
+    jax = _jax()
+    if jax is not None:
+        jnp = jax.numpy
+
+        def jloss(w1, b1, w2, b2, image, label):
+            hidden = jnp.tanh(image[None] @ w1 + b1)
+            return -(jax.nn.log_softmax(hidden @ w2 + b2, -1) * label).sum()
+
+        jbatched = jax.jit(jax.vmap(jax.grad(jloss, argnums=(0, 1, 2, 3)),
+                                    in_axes=(None, None, None, None, 0, 0)))
+        jargs = [jnp.asarray(a) for a in (*weights, images, labels)]
+        figures["jax.jit(vmap(grad))"] = fastest_seconds(
+            lambda: jax.block_until_ready(jbatched(*jargs)))
     return figures
 
 

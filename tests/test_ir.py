@@ -157,8 +157,8 @@ def test_compiled_runs_release_each_intermediate_after_its_last_reader():
     graph = stage(second, [Tensor(np.ones(3))]).graph
     executable = Executable(graph, registry().device("cpu"))
     n_inputs, outputs = len(graph.inputs), set(executable._outputs)
-    read = {i for _, inputs, _, _ in executable._steps for i in inputs}
-    released = [i for step in executable._steps for i in step[3]]
+    read = {i for _, inputs, _, _, _ in executable._steps for i in inputs}
+    released = [i for step in executable._steps for i in step[4]]
     assert sorted(released) == sorted(i for i in read if i >= n_inputs and i not in outputs)
     result = executable([np.full(3, 0.5)])[0]
     np.testing.assert_allclose(result, second(Tensor(np.full(3, 0.5))).asnumpy())

@@ -39,5 +39,9 @@ class KernelSpec(BaseModel):
     op: str
     device: str
     fn: Callable[..., Any]
+    # fn also takes ``out=``: an array of its result's shape and dtype to fill and return
+    # (without it, fn returns a new array); the executor then plans buffers for it that it
+    # keeps from call to call (core/buffers.py)
+    writes_into: bool = False
     # replace the kernel another plugin gives for this op and device (reported as an override)
     override: bool = False

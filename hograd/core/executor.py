@@ -1,9 +1,9 @@
 """Compiling a graph into a flat schedule of kernel calls, and running it.
 
 Compilation orders the nodes to hold fewer arrays at once (``schedule.py``), resolves every
-kernel once, binds its attributes, folds constant nodes into the initial slot table and numbers
-variables as list slots; a run is then one loop of calls with no tracing, no registry lookups
-and no attribute handling.
+kernel once, binds its attributes, folds constant nodes into the initial slot table, numbers
+variables as list slots and plans the buffers that kernels write into (``buffers.py``); a run
+is then one loop of calls with no tracing, no registry lookups and no attribute handling.
 """
 from __future__ import annotations
 
@@ -11,47 +11,81 @@ import functools
 import weakref
 from typing import Any, Sequence
 
+from .buffers import plan_buffers
 from .ir import Graph
 from .registry import registry
 from .schedule import schedule
+
+# buffers are kept between calls only while an executable's set holds at most this many bytes;
+# a larger graph allocates per call as before, so big derived graphs do not pin their peak
+KEPT_BUFFER_BYTES = 256 * 2 ** 20
 
 
 class Executable:
     """A graph compiled for one device: ``executable(arrays) -> list of output arrays``."""
 
-    __slots__ = ("graph", "device", "_template", "_steps", "_n_inputs", "_outputs")
+    __slots__ = ("graph", "device", "_template", "_steps", "_n_inputs", "_outputs",
+                 "_n_buffers", "_buffer_sets", "_keep_buffers", "_buffer_shapes")
 
     def __init__(self, graph: Graph, device) -> None:
         reg = registry()
+        nodes = [node for node in schedule(graph).nodes if node.op != "Constant"]
+        writing = {node.out for node in nodes
+                   if (reg.op(node.op).name, device.name) in reg.writing_kernels}
+        buffers, self._n_buffers = plan_buffers(
+            nodes, graph.outputs, writes_into=lambda node: node.out in writing,
+            keeps_inputs=lambda node: reg.op(node.op).effect)
         slot = {var: index for index, var in enumerate(graph.inputs)}
         template: list[Any] = [None] * len(graph.inputs)
-        steps = []
-        for node in schedule(graph).nodes:
-            slot[node.out] = len(template)
+        for node in graph.nodes:
             if node.op == "Constant":
+                slot[node.out] = len(template)
                 template.append(device.to_device(node.attr_dict["value"].array))
-                continue
+        steps = []
+        for node, buffer in zip(nodes, buffers):
+            slot[node.out] = len(template)
             template.append(None)
             kernel = reg.kernel(node.op, device.name)
             if node.attrs:
                 kernel = functools.partial(kernel, **node.attr_dict)
-            steps.append((kernel, tuple(slot[v] for v in node.inputs), slot[node.out]))
+            steps.append((kernel, tuple(slot[v] for v in node.inputs), slot[node.out], buffer))
         self.graph = graph
         self.device = device
         self._template = template
         self._steps = _with_releases(steps, len(graph.inputs), {slot[v] for v in graph.outputs})
         self._n_inputs = len(graph.inputs)
         self._outputs = tuple(slot[v] for v in graph.outputs)
+        self._buffer_shapes = [None] * self._n_buffers
+        for node, buffer in zip(nodes, buffers):
+            if buffer is not None:
+                self._buffer_shapes[buffer] = node.out.aval.shape
+        self._keep_buffers = sum(
+            node.out.aval.size * max(node.out.aval.dtype.bits // 8, 1)
+            for node, buffer in zip(nodes, buffers) if buffer is not None) <= KEPT_BUFFER_BYTES
+        # sets of buffers not in use by a call; a call takes one (or starts an empty one, its
+        # buffers made by the kernels' first results), so concurrent calls never share one
+        self._buffer_sets: list[list[Any]] = []
 
     def __call__(self, arrays: Sequence[Any]) -> list[Any]:
         if len(arrays) != self._n_inputs:
             raise ValueError(f"compiled graph takes {self._n_inputs} inputs, got {len(arrays)}")
         env = self._template.copy()
         env[:self._n_inputs] = arrays
-        for kernel, inputs, out, released in self._steps:
-            env[out] = kernel(*[env[i] for i in inputs])
+        sets = self._buffer_sets
+        kept = sets.pop() if sets else [None] * self._n_buffers
+        for kernel, inputs, out, buffer, released in self._steps:
+            if buffer is None:
+                env[out] = kernel(*[env[i] for i in inputs])
+            elif kept[buffer] is None:
+                env[out] = result = kernel(*[env[i] for i in inputs])
+                if result.shape == self._buffer_shapes[buffer]:
+                    kept[buffer] = result
+            else:
+                env[out] = kernel(*[env[i] for i in inputs], out=kept[buffer])
             for index in released:
                 env[index] = None
+        if self._keep_buffers:
+            sets.append(kept)
         return [env[i] for i in self._outputs]
 
 
@@ -59,15 +93,15 @@ def _with_releases(steps: list, n_inputs: int, outputs: set[int]) -> tuple:
     """Each step with the slots whose last reader it is, cleared right after it (in the run's
     own copy of the slot table), so a long derived graph holds only what is still to be read."""
     last_reader: dict[int, int] = {}
-    for position, (_, inputs, _) in enumerate(steps):
+    for position, (_, inputs, _, _) in enumerate(steps):
         for index in inputs:
             last_reader[index] = position
     released: list[list[int]] = [[] for _ in steps]
     for index, position in last_reader.items():
         if index >= n_inputs and index not in outputs:
             released[position].append(index)
-    return tuple((kernel, inputs, out, tuple(free))
-                 for (kernel, inputs, out), free in zip(steps, released))
+    return tuple((kernel, inputs, out, buffer, tuple(free))
+                 for (kernel, inputs, out, buffer), free in zip(steps, released))
 
 
 _compiled: "weakref.WeakKeyDictionary[Graph, dict[str, Executable]]" = weakref.WeakKeyDictionary()

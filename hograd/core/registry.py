@@ -28,6 +28,8 @@ class Registry:
         self.device_provider: dict[str, str] = {}
         self._device_names: dict[str, str] = {}
         self.kernels: dict[tuple[str, str], Callable] = {}
+        # (op, device) whose kernel takes out= (KernelSpec.writes_into)
+        self.writing_kernels: set[tuple[str, str]] = set()
         self.kernel_provider: dict[tuple[str, str], str] = {}
         self.specs: dict[str, Any] = {}
         self.spec_provider: dict[str, str] = {}
@@ -44,7 +46,7 @@ class Registry:
         """An independent registry with the same contents (tests add ops to a copy)."""
         clone = Registry()
         for name, value in vars(self).items():
-            setattr(clone, name, value.copy() if isinstance(value, (dict, list)) else value)
+            setattr(clone, name, value.copy() if isinstance(value, (dict, list, set)) else value)
         return clone
 
     # ---- building -------------------------------------------------------------------------
@@ -138,6 +140,10 @@ class Registry:
                                              f"{by!r})"))
         self.kernels[key] = kernel.fn
         self.kernel_provider[key] = provider
+        if kernel.writes_into:
+            self.writing_kernels.add(key)
+        else:
+            self.writing_kernels.discard(key)
 
     def add_spec(self, spec, provider: str) -> None:
         """Checks for another plugin's op (an op's own come in its record, ``OpDef.checks``)."""

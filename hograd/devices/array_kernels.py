@@ -236,9 +236,15 @@ def _returns_array(xp, kernel: Callable) -> Callable:
     return kernel_returning_array
 
 
-def device_kernels(device: str, xp, native: dict[str, Callable]) -> list:
+def device_kernels(device: str, xp, native: dict[str, Callable],
+                   writing: dict[str, Callable] | None = None) -> list:
     """Every built-in op's kernel for ``device``: the array-API kernels bound to ``xp``, with
-    the device's native table (``NATIVE_OPS``) laid over them."""
+    the device's native table (``NATIVE_OPS``) laid over them, and over those the kernels that
+    write into a given array (``writing``, see ``writing_kernels.py``)."""
     from ..core.device import KernelSpec
     table = kernels_for(xp) | native_kernels(xp, native)
-    return [KernelSpec(op=name, device=device, fn=fn) for name, fn in table.items()]
+    writing = writing or {}
+    return [KernelSpec(op=name, device=device, fn=fn) for name, fn in table.items()
+            if name not in writing] + [
+        KernelSpec(op=name, device=device, fn=fn, writes_into=True)
+        for name, fn in writing.items()]

@@ -8,6 +8,7 @@ import numpy as np
 from ...core.device import DeviceSpec
 from ...core.hookspecs import hookimpl
 from ..array_kernels import device_kernels
+from ..writing_kernels import writing_kernels
 
 DEVICE = DeviceSpec(name="cpu", aliases=("CPU",), present=True,
                     to_device=np.asarray, to_host=np.asarray)
@@ -47,4 +48,4 @@ NATIVE = {"Erf": _elementwise_from_math(math.erf), "Erfc": _elementwise_from_mat
 
 @hookimpl
 def hograd_kernels():
-    return device_kernels(DEVICE.name, np, NATIVE)
+    return device_kernels(DEVICE.name, np, NATIVE, writing_kernels(np))

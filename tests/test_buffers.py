@@ -193,6 +193,10 @@ def test_writing_kernels_compute_what_the_standard_kernels_do(op):
     shapes = [[(3, 3)] * len(arity), [()] * len(arity)]
     if len(arity) == 2:
         shapes.append([(3, 1), (1, 3)])
+    if op == "BatchMatMul":
+        # one matrix against a batch (the side-by-side product), a batch against one, batches
+        shapes = [[(3, 3), (4, 3, 3)], [(4, 3, 3), (3, 3)], [(4, 3, 3), (4, 3, 3)]]
+        attr_sets = SAMPLES["MatMul"]
     for attrs in attr_sets:
         for input_shapes in (shapes if arity else [[]]):
             if input_shapes and input_shapes[0] == () and (
@@ -203,10 +207,10 @@ def test_writing_kernels_compute_what_the_standard_kernels_do(op):
             expected = standard(*arrays, **attrs)
             fresh = writing(*arrays, **attrs)
             assert isinstance(fresh, np.ndarray) and fresh.dtype == expected.dtype
-            np.testing.assert_allclose(fresh, expected, rtol=1e-15)
+            np.testing.assert_allclose(fresh, expected, rtol=1e-14)
             out = np.full(expected.shape, 7, dtype=expected.dtype)
             assert writing(*arrays, out=out, **attrs) is out
-            np.testing.assert_allclose(out, expected, rtol=1e-15)
+            np.testing.assert_allclose(out, expected, rtol=1e-14)
 
 
 def test_bool_sums_count_into_int64_buffers():
@@ -214,3 +218,25 @@ def test_bool_sums_count_into_int64_buffers():
     out = np.zeros(2, dtype=np.int64)
     writing_kernels(np)["ReduceSum"](flags, out=out, axis=0, keep_dims=False)
     np.testing.assert_array_equal(out, [2, 1])
+
+
+@pytest.mark.parametrize("shape,axis", [((256, 64), 0), ((4, 2048, 3), -1), ((4, 2048, 8), (0, 1)),
+                                        ((4, 5, 6), (1, 2)), ((4, 5, 6), 1), ((4, 5, 6), (0, 2))])
+@pytest.mark.parametrize("keep_dims", [False, True])
+def test_sums_through_a_product_with_ones_equal_numpy_sums(shape, axis, keep_dims):
+    kernel = registry().kernel("ReduceSum", "cpu")
+    x = np.random.default_rng(4).standard_normal(shape)
+    expected = np.sum(x, axis=axis, keepdims=keep_dims)
+    for array in (x, np.asfortranarray(x)):       # a layout that is not a product's
+        np.testing.assert_allclose(kernel(array, axis=axis, keep_dims=keep_dims), expected,
+                                   rtol=1e-13, atol=1e-13)
+        out = np.empty(expected.shape)
+        assert kernel(array, out=out, axis=axis, keep_dims=keep_dims) is out
+        np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_long_float32_sums_stay_pairwise():
+    # a sequential float32 sum of 10⁶ terms drifts; numpy's pairwise one does not
+    x = np.full((10 ** 6, 2), 0.1, dtype=np.float32)
+    summed = registry().kernel("ReduceSum", "cpu")(x, axis=0, keep_dims=False)
+    np.testing.assert_array_equal(summed, np.sum(x, axis=0))

@@ -149,7 +149,8 @@ def test_device_probes_report_a_broken_install_with_its_error(monkeypatch):
 
 
 @pytest.mark.parametrize("shape, index_shape, axis", [
-    ((64, 3), (200,), 0), ((5, 7, 3), (4, 2), 1), ((6,), (3, 3), 0), ((4, 5), (2,), -1)])
+    ((64, 3), (200,), 0), ((5, 7, 3), (4, 2), 1), ((6,), (3, 3), 0), ((4, 5), (2,), -1),
+    ((5, 3), (0,), 0)])
 def test_the_cpu_scatter_add_gather_adjoint_equals_the_array_api_one(shape, index_shape, axis):
     from hograd.devices.array_kernels import kernels_for
     from hograd.devices.cpu import NATIVE

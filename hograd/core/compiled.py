@@ -9,15 +9,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .cache import VariantCache
+from .context import current_device
 from .executor import compile_graph
-from .pytree import flatten, signature, unflatten
+from .pytree import tensor_type, flatten, signature, unflatten
 from .staging import stage_with_structure
 
 
 def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) -> Any:
     """``fn(*args, **kwargs)``, computed by the graph cached in ``cache`` for this signature."""
-    from .context import current_device
-    from .tensor import Tensor
     leaves, structure = flatten((args, kwargs))
     device = leaves[0]._device if leaves else current_device()
     key = (structure, signature(leaves), device.name)
@@ -31,7 +30,8 @@ def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) 
     def run(variant):
         executable, captured, out_structure, out_vars = variant
         arrays = executable([t._data for t in leaves] + [t._data for t in captured])
-        outputs = [Tensor._traced(a, v.aval, device, None, None)
+        traced = tensor_type()._traced
+        outputs = [traced(a, v.aval, device, None, None)
                    for a, v in zip(arrays, out_vars)]
         return unflatten(out_structure, outputs)
 

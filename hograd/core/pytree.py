@@ -15,31 +15,41 @@ TENSOR = "T"
 
 def flatten(tree: Any) -> tuple[list[Any], Any]:
     """``(leaves, structure)`` of a nested value; the structure is hashable."""
-    from .tensor import Tensor
     leaves: list[Any] = []
+    return leaves, _walk(tree, leaves, tensor_type())
 
-    def walk(node):
-        if isinstance(node, Tensor):
-            leaves.append(node)
-            return TENSOR
-        if isinstance(node, (tuple, list)):
-            return (type(node).__name__, tuple(walk(child) for child in node))
-        if isinstance(node, dict):
-            keys = tuple(sorted(node))
-            return ("dict", keys, tuple(walk(node[k]) for k in keys))
-        if isinstance(node, float):
-            # by bits, not by ==: 0.0 and -0.0 give different results (1 / c), and a NaN must
-            # meet its own entry again
-            return ("static", "float", type(node), node.hex())
-        try:
-            hash(node)
-        except TypeError:
-            raise TracingError(
-                f"a {type(node).__name__} cannot be an argument or result of a traced function; "
-                f"pass Tensors, numbers, strings, or tuples/lists/dicts of them") from None
-        return ("static", type(node).__name__, node)
 
-    return leaves, walk(tree)
+def _walk(node: Any, leaves: list[Any], tensor: type) -> Any:
+    if isinstance(node, tensor):
+        leaves.append(node)
+        return TENSOR
+    if isinstance(node, (tuple, list)):
+        return (type(node).__name__, tuple([_walk(child, leaves, tensor) for child in node]))
+    if isinstance(node, dict):
+        keys = tuple(sorted(node))
+        return ("dict", keys, tuple([_walk(node[k], leaves, tensor) for k in keys]))
+    if isinstance(node, float):
+        # by bits, not by ==: 0.0 and -0.0 give different results (1 / c), and a NaN must
+        # meet its own entry again
+        return ("static", "float", type(node), node.hex())
+    try:
+        hash(node)
+    except TypeError:
+        raise TracingError(
+            f"a {type(node).__name__} cannot be an argument or result of a traced function; "
+            f"pass Tensors, numbers, strings, or tuples/lists/dicts of them") from None
+    return ("static", type(node).__name__, node)
+
+
+_tensor: list[type] = []
+
+
+def tensor_type() -> type:
+    # imported on first use: tensor.py imports this module
+    if not _tensor:
+        from .tensor import Tensor
+        _tensor.append(Tensor)
+    return _tensor[0]
 
 
 def unflatten(structure: Any, leaves: list[Any]) -> Any:

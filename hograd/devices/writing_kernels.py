@@ -25,8 +25,19 @@ _UFUNCS = {"Neg": "negative", "Square": "square", "Exp": "exp", "Log": "log", "S
            "Maximum": "maximum", "Minimum": "minimum", "Atan2": "arctan2"}
 
 
-def writing_kernels(xp) -> dict[str, Callable]:
-    """``{op name: kernel taking out=}`` on the array module ``xp`` (numpy or cupy)."""
+def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, Callable]:
+    """``{op name: kernel taking out=}`` on the array module ``xp`` (numpy or cupy).
+
+    A sum over the leading or trailing axes of a contiguous float array is a matrix product
+    with a vector of ones: BLAS's gemv is 4–9× faster than numpy's own reduction for the shapes
+    derivatives make (a column sum of a (256, 64) batch, the sum over the 3 coordinates of 8192
+    pair vectors), and on a GPU cuBLAS beats a generic reduction that leaves most of the chip
+    idle. A product may add in sequence, where numpy adds pairwise, so
+    ``sequential_sum_limit`` (``{dtype: longest sum}``, unlimited by default) keeps long
+    float32 sums on the pairwise path where rounding would grow.
+    """
+    limits = sequential_sum_limit or {}
+    ones_cache: dict = {}
 
     def as_array(result):
         # numpy gives 0-d results as scalars; graphs and tensors hold arrays
@@ -58,11 +69,43 @@ def writing_kernels(xp) -> dict[str, Callable]:
     def matmul(a, b, out=None, *, transpose_a, transpose_b):
         return as_array(xp.matmul(a.T if transpose_a else a, b.T if transpose_b else b, out=out))
 
+    def ones(length, dtype):
+        vector = ones_cache.get((length, dtype))
+        if vector is None:
+            vector = ones_cache[(length, dtype)] = xp.ones(length, dtype=dtype)
+        return vector
+
     def reduce_sum(x, out=None, *, axis, keep_dims):
+        axes = normalize_axes(axis, x.ndim)
+        by_product = _sum_as_product(x, axes, xp, limits)
+        if by_product is not None:
+            leading, rows, columns = by_product
+            shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape)) \
+                if keep_dims else tuple(n for i, n in enumerate(x.shape) if i not in axes)
+            matrix = xp.reshape(x, (rows, columns))
+            target = None if out is None else xp.reshape(out, (columns if leading else rows,))
+            summed = (xp.matmul(ones(rows, x.dtype), matrix, out=target) if leading else
+                      xp.matmul(matrix, ones(columns, x.dtype), out=target))
+            return out if out is not None else xp.reshape(summed, shape)
         # sums of bools count, in int64
         dtype = xp.int64 if x.dtype == xp.bool_ else x.dtype
-        return as_array(xp.sum(x, axis=normalize_axes(axis, x.ndim), keepdims=keep_dims,
-                               dtype=dtype, out=out))
+        return as_array(xp.sum(x, axis=axes, keepdims=keep_dims, dtype=dtype, out=out))
+
+    def batch_matmul(a, b, out=None, *, transpose_a, transpose_b):
+        a = xp.swapaxes(a, -1, -2) if transpose_a else a
+        b = xp.swapaxes(b, -1, -2) if transpose_b else b
+        if a.ndim == 2 and b.ndim == 3:
+            # one matrix against a batch: numpy loops over the batch; one product with the
+            # batch laid side by side is 2x faster: A (m, k) @ [B₀ … B_n] (k, n·p)
+            count, inner, width = b.shape
+            side_by_side = xp.reshape(xp.moveaxis(b, 0, 1), (inner, count * width))
+            product = xp.reshape(xp.matmul(a, side_by_side), (a.shape[0], count, width))
+            product = xp.moveaxis(product, 1, 0)
+            if out is None:
+                return xp.ascontiguousarray(product)
+            out[...] = product
+            return out
+        return as_array(xp.matmul(a, b, out=out))
 
     def fill(out=None, *, dtype, shape, value):
         if out is None:
@@ -73,5 +116,29 @@ def writing_kernels(xp) -> dict[str, Callable]:
 
     table = {name: ufunc_kernel(getattr(xp, ufunc)) for name, ufunc in _UFUNCS.items()}
     table |= {"Reciprocal": reciprocal, "Rsqrt": rsqrt, "Sigmoid": sigmoid, "ReLU": relu,
-              "MatMul": matmul, "ReduceSum": reduce_sum, "Fill": fill}
+              "MatMul": matmul, "BatchMatMul": batch_matmul, "ReduceSum": reduce_sum,
+              "Fill": fill}
     return table
+
+
+def _sum_as_product(x, axes: tuple[int, ...], xp, limits: dict):
+    """``(leading, rows, columns)`` when summing ``axes`` of ``x`` is a product of its
+    (rows, columns) matrix with ones (the reduced axes leading, or trailing), else None."""
+    if not axes or len(axes) == x.ndim or x.dtype not in (xp.float32, xp.float64):
+        return None
+    if not x.flags.c_contiguous:
+        return None
+    count = len(axes)
+    leading = axes == tuple(range(count))
+    if not leading and axes != tuple(range(x.ndim - count, x.ndim)):
+        return None
+    reduced = 1
+    for axis in axes:
+        reduced *= x.shape[axis]
+    limit = limits.get(xp.dtype(x.dtype).name)
+    if limit is not None and reduced > limit:
+        return None
+    kept = x.size // reduced if reduced else 0
+    if not reduced or not kept:
+        return None
+    return (leading, reduced, kept) if leading else (leading, kept, reduced)

@@ -10,6 +10,7 @@ op's shape rule states.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from ..core.indexing import indexed_shape, normalize_axes, numpy_index, without_newaxes
@@ -114,7 +115,8 @@ def kernels_for(xp) -> dict[str, Callable]:
         moved = xp.moveaxis(g, tuple(range(axis, axis + indices.ndim)),
                             tuple(range(indices.ndim)))
         rest = moved.shape[indices.ndim:]
-        rows = xp.reshape(moved, (flat_indices.shape[0], -1))
+        # the row width spelled out: -1 cannot be inferred when there are no indices
+        rows = xp.reshape(moved, (flat_indices.shape[0], math.prod(rest)))
         summed = xp.reshape(xp.matmul(xp.matrix_transpose(onehot), rows), (n,) + rest)
         return xp.moveaxis(summed, 0, axis)
 

@@ -161,3 +161,7 @@ def test_the_cpu_scatter_add_gather_adjoint_equals_the_array_api_one(shape, inde
     native = NATIVE["GatherAdjoint"](g, indices, axis=axis, shape=shape)
     generic = kernels_for(np)["GatherAdjoint"](g, indices, axis=axis, shape=shape)
     np.testing.assert_allclose(native, generic, rtol=1e-13, atol=1e-13)
+    # the GPU's kernel is the same code with cupyx.scatter_add, which adds as np.add.at does
+    from hograd.devices.writing_kernels import gather_adjoint_by
+    by_add_at = gather_adjoint_by(np, np.add.at)(g, indices, axis=axis, shape=shape)
+    np.testing.assert_allclose(by_add_at, generic, rtol=1e-13, atol=1e-13)

@@ -9,6 +9,21 @@ from pydantic import BaseModel, ConfigDict
 from .. import dtype as dt
 
 
+class Fuser(BaseModel):
+    """How a device runs fused elementwise groups (core/fusion.py) as one kernel each.
+
+    ``compile(expression)`` returns ``kernel(*inputs, out=None)`` computing a
+    ``FusedExpression`` (into ``out`` when given, an array of the result's shape and dtype);
+    groups are formed only of the ``functions`` it compiles and values of its ``dtypes``.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    compile: Callable[[Any], Callable[..., Any]]
+    functions: frozenset[str]
+    dtypes: tuple[dt.DType, ...] = (dt.float32, dt.float64, dt.bool_)
+
+
 class DeviceSpec(BaseModel):
     """A device: its name, aliases, presence (and why not), dtypes and transfers.
 
@@ -24,6 +39,8 @@ class DeviceSpec(BaseModel):
     dtypes: tuple[dt.DType, ...] = dt.ALL
     to_device: Callable[[np.ndarray], Any] = np.asarray
     to_host: Callable[[Any], np.ndarray] = np.asarray
+    # fuses elementwise chains into one kernel each; None: every node runs its own kernel
+    fuser: Optional[Fuser] = None
     # replace a device of the same name another plugin declares (reported as an override)
     override: bool = False
 

@@ -12,6 +12,7 @@ import weakref
 from typing import Any, Sequence
 
 from .buffers import plan_buffers
+from .fusion import fuse
 from .ir import Graph
 from .registry import registry
 from .schedule import schedule
@@ -30,11 +31,16 @@ class Executable:
     def __init__(self, graph: Graph, device) -> None:
         reg = registry()
         nodes = [node for node in schedule(graph).nodes if node.op != "Constant"]
+        fused: dict = {}
+        if device.fuser is not None:
+            nodes, fused = fuse(nodes, graph.outputs, lambda node: reg.op(node.op).elementwise,
+                                device.fuser)
         writing = {node.out for node in nodes
-                   if (reg.op(node.op).name, device.name) in reg.writing_kernels}
+                   if node.out in fused
+                   or (reg.op(node.op).name, device.name) in reg.writing_kernels}
         buffers, self._n_buffers = plan_buffers(
             nodes, graph.outputs, writes_into=lambda node: node.out in writing,
-            keeps_inputs=lambda node: reg.op(node.op).effect)
+            keeps_inputs=lambda node: node.out not in fused and reg.op(node.op).effect)
         slot = {var: index for index, var in enumerate(graph.inputs)}
         template: list[Any] = [None] * len(graph.inputs)
         for node in graph.nodes:
@@ -45,7 +51,10 @@ class Executable:
         for node, buffer in zip(nodes, buffers):
             slot[node.out] = len(template)
             template.append(None)
-            kernel = reg.kernel(node.op, device.name)
+            if node.out in fused:
+                kernel = _compiled_group(device, fused[node.out])
+            else:
+                kernel = reg.kernel(node.op, device.name)
             if node.attrs:
                 kernel = functools.partial(kernel, **node.attr_dict)
             steps.append((kernel, tuple(slot[v] for v in node.inputs), slot[node.out], buffer))
@@ -104,6 +113,16 @@ def _with_releases(steps: list, n_inputs: int, outputs: set[int]) -> tuple:
                  for (kernel, inputs, out, buffer), free in zip(steps, released))
 
 
+def _compiled_group(device, expression):
+    """The device's kernel of a fused group, compiled once per device and expression text."""
+    key = (device.name, expression.text, expression.inputs, expression.out)
+    kernel = _groups.get(key)
+    if kernel is None:
+        kernel = _groups[key] = device.fuser.compile(expression)
+    return kernel
+
+
+_groups: dict = {}
 _compiled: "weakref.WeakKeyDictionary[Graph, dict[str, Executable]]" = weakref.WeakKeyDictionary()
 
 

@@ -83,6 +83,10 @@ class OpDef(BaseModel):
     doc: str = ""
     # f(x, y) = f(y, x) for its two inputs: common-subexpression elimination merges both orders
     commutative: bool = False
+    # its value as an expression of its inputs (and attributes) in the fusion language
+    # (core/fusion.py), e.g. "(tanh(x * 0.5) + 1) * 0.5": devices with a fuser compile chains
+    # of such ops into one kernel; None: it always runs its own kernel
+    elementwise: Optional[str] = None
     # what core needs of it, by role (core/roles.py): "add", "cast", "fill", ...
     roles: tuple[str, ...] = ()
     # algebraic rewrites of a node of this op, tried in order by the simplifier
@@ -117,6 +121,14 @@ class OpDef(BaseModel):
             object.__setattr__(self, "checks", self.checks.model_copy(
                 update={"reason": reasons[0]}))
         return self
+
+    @field_validator("elementwise")
+    @classmethod
+    def _elementwise_in_the_fusion_language(cls, template: Optional[str]) -> Optional[str]:
+        if template is not None:
+            from .fusion import parse
+            parse(template)
+        return template
 
     @property
     def functional_name(self) -> str:

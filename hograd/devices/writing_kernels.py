@@ -1,5 +1,6 @@
-"""Kernels that write their result into an array they are given, for array modules whose
-functions take ``out=`` (numpy; cupy follows the same signatures).
+"""Kernels for array modules with numpy's API (numpy, cupy) beyond what the array API
+standard allows: kernels that write their result into an array they are given (``out=``), and
+Gather's adjoint as a scatter-add.
 
 The array API standard has no ``out=``, so every kernel there returns a new array; on the CPU a
 new array of 128 KiB or more is a fresh ``mmap`` that page-faults in as it is first written,
@@ -142,3 +143,20 @@ def _sum_as_product(x, axes: tuple[int, ...], xp, limits: dict):
     if not reduced or not kept:
         return None
     return (leading, reduced, kept) if leading else (leading, kept, reduced)
+
+
+def gather_adjoint_by(xp, scatter_add):
+    """Gather's adjoint as a scatter-add of the gradient's rows into zeros, on the array module
+    ``xp`` with ``scatter_add(summed, flat_indices, rows)``: the array-API kernel builds a
+    one-hot matrix of n × len(indices), which dominated force-training steps."""
+
+    def gather_adjoint(g, indices, *, axis, shape):
+        axis %= len(shape)
+        rows = xp.moveaxis(g, tuple(range(axis, axis + indices.ndim)),
+                           tuple(range(indices.ndim)))
+        rows = rows.reshape((indices.size,) + rows.shape[indices.ndim:])
+        summed = xp.zeros((shape[axis],) + rows.shape[1:], dtype=g.dtype)
+        if indices.size:
+            scatter_add(summed, indices.reshape(-1) % shape[axis], rows)
+        return xp.moveaxis(summed, 0, axis)
+    return gather_adjoint

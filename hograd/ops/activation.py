@@ -58,10 +58,14 @@ def _elu_grad(g, out, x, *, alpha):
 
 
 OPS = [
-    unary("Tanh", lambda g, out, x: g * (1.0 - out * out), doc="hyperbolic tangent"),
-    unary("Sigmoid", lambda g, out, x: g * out * (1.0 - out), doc="1 / (1 + e⁻ˣ)"),
+    unary("Tanh", lambda g, out, x: g * (1.0 - out * out), doc="hyperbolic tangent",
+          elementwise="tanh(x)"),
+    unary("Sigmoid", lambda g, out, x: g * out * (1.0 - out), doc="1 / (1 + e⁻ˣ)",
+          elementwise="(tanh(x * 0.5) + 1) * 0.5"),
     unary("ReLU", lambda g, out, x: g * F.cast(x > 0.0, dtype=g.dtype), doc="max(x, 0)",
           promotion="common", functional="relu",
+          # NaN stays NaN, as numpy's maximum keeps it
+          elementwise="where((x > 0) | (x != x), x, 0)",
           checks=checks(sample(x(2, 3, both_signs=True)), sample(x(both_signs=True)))),
     OpDef(name="Softmax", inputs=("x",), infer=_softmax_infer, attributes=SoftmaxAttrs,
           backward=(_softmax_grad,), forward=self_adjoint_jvp((_softmax_grad,)),

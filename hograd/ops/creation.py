@@ -27,7 +27,7 @@ def _fill_infer(*, dtype, shape, value) -> AbstractValue:
 OPS = [
     OpDef(name="Fill", inputs=(), infer=_fill_infer,
           attributes=FillAttrs, call_attributes=("dtype", "shape", "value"), backward=(),
-          roles=("fill",),
+          roles=("fill",), elementwise="value",
           doc="a tensor of the given dtype and shape, every element value: Fill()(dtype, shape, v)",
           checks=checks(sample(dtype="float64", shape=(2, 3), value=1.5), derivative="none",
                         reason="Fill has no tensor inputs: there is nothing to differentiate")),

@@ -74,8 +74,10 @@ BINARY_CHECKS = checkspec.checks(checkspec.sample(checkspec.x(2, 3), checkspec.x
 def unary(name: str, rule: Optional[Callable | NotDifferentiable], *, doc: str,
           domain: tuple[float, float] = (-2.0, 2.0), promotion: str = "float",
           functional: Optional[str] = None, checks: Optional[OpSpec] = None,
-          roles: tuple[str, ...] = (), rewrites: tuple = ()) -> OpDef:
-    """An elementwise op of one input: ``out = f(x)``, ``rule(g, out, x) -> dx``."""
+          roles: tuple[str, ...] = (), rewrites: tuple = (),
+          elementwise: Optional[str] = None) -> OpDef:
+    """An elementwise op of one input: ``out = f(x)``, ``rule(g, out, x) -> dx``;
+    ``elementwise``: f(x) in the fusion language (core/fusion.py)."""
     if checks is None:
         checks = UNARY_CHECKS if not isinstance(rule, NotDifferentiable) else \
             UNARY_CHECKS.model_copy(update={"derivative": "none"})
@@ -83,15 +85,17 @@ def unary(name: str, rule: Optional[Callable | NotDifferentiable], *, doc: str,
                  infer=same_as_input if promotion == "float" else numeric_input,
                  backward=(rule,), forward=self_adjoint_jvp((rule,)), batch=vectorized(name),
                  promotion=promotion, domain=domain, doc=doc, functional=functional,
-                 checks=checks, roles=roles, rewrites=rewrites)
+                 checks=checks, roles=roles, rewrites=rewrites, elementwise=elementwise)
 
 
 def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *, doc: str,
            domain: tuple[float, float] = (-2.0, 2.0), promotion: str = "common",
            aliases: tuple[str, ...] = (), functional: Optional[str] = None,
            checks: Optional[OpSpec] = None, roles: tuple[str, ...] = (),
-           rewrites: tuple = (), commutative: bool = False) -> OpDef:
-    """An elementwise op of two broadcasting inputs: ``rule_x(g, out, x, y) -> dx``, same for y."""
+           rewrites: tuple = (), commutative: bool = False,
+           elementwise: Optional[str] = None) -> OpDef:
+    """An elementwise op of two broadcasting inputs: ``rule_x(g, out, x, y) -> dx``, same for
+    y; ``elementwise``: f(x, y) in the fusion language (core/fusion.py)."""
 
     def infer(x: AbstractValue, y: AbstractValue) -> AbstractValue:
         dtype = same_dtype(("x", "y"), x, y)
@@ -101,10 +105,10 @@ def binary(name: str, rule_x: Optional[Callable], rule_y: Optional[Callable], *,
                  forward=self_adjoint_jvp((rule_x, rule_y)), promotion=promotion, domain=domain,
                  doc=doc, aliases=aliases, functional=functional, batch=broadcasting(name),
                  checks=checks or BINARY_CHECKS, roles=roles, rewrites=rewrites,
-                 commutative=commutative)
+                 commutative=commutative, elementwise=elementwise)
 
 
-def comparison(name: str, *, doc: str) -> OpDef:
+def comparison(name: str, *, doc: str, elementwise: Optional[str] = None) -> OpDef:
     """An elementwise comparison: a bool result, which carries no derivative."""
 
     def infer(x: AbstractValue, y: AbstractValue) -> AbstractValue:
@@ -113,7 +117,7 @@ def comparison(name: str, *, doc: str) -> OpDef:
 
     return OpDef(name=name, inputs=("x", "y"), infer=infer, backward=(None, None),
                  promotion="common", doc=doc, checks=BINARY_CHECKS, batch=broadcasting(name),
-                 commutative=name in ("Equal", "NotEqual"))
+                 commutative=name in ("Equal", "NotEqual"), elementwise=elementwise)
 
 
 # ---- forward-mode rules ------------------------------------------------------------------------

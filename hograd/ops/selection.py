@@ -27,19 +27,20 @@ def _select_infer(condition: AbstractValue, x: AbstractValue, y: AbstractValue) 
 BOOL_2x3 = fixed([[True, False, True], [False, False, True]], "bool")
 
 OPS = [
-    comparison("Equal", doc="x == y"),
-    comparison("NotEqual", doc="x != y"),
-    comparison("Less", doc="x < y"),
-    comparison("LessEqual", doc="x <= y"),
-    comparison("Greater", doc="x > y"),
-    comparison("GreaterEqual", doc="x >= y"),
+    comparison("Equal", doc="x == y", elementwise="x == y"),
+    comparison("NotEqual", doc="x != y", elementwise="x != y"),
+    comparison("Less", doc="x < y", elementwise="x < y"),
+    comparison("LessEqual", doc="x <= y", elementwise="x <= y"),
+    comparison("Greater", doc="x > y", elementwise="x > y"),
+    comparison("GreaterEqual", doc="x >= y", elementwise="x >= y"),
     OpDef(name="Select", inputs=("condition", "x", "y"), infer=_select_infer,
           promotion="common", promoted_inputs=(1, 2), aliases=("Where",),
           backward=(None,
                     lambda g, out, c, x, y: F.select(c, g, F.zeros_like(g)),
                     lambda g, out, c, x, y: F.select(c, F.zeros_like(g), g)),
           forward=linear_jvp("Select"), doc="x where condition holds, else y (broadcasting)",
-          checks=checks(sample(BOOL_2x3, x(2, 3), x(3)))),
+          checks=checks(sample(BOOL_2x3, x(2, 3), x(3))),
+          elementwise="where(condition, x, y)"),
     OpDef(name="Cast", inputs=("x",), infer=lambda x, *, dtype: AbstractValue(x.shape, dtype),
           attributes=CastAttrs, call_attributes=("dtype",),
           # the transformer casts the cotangent back to the input's dtype

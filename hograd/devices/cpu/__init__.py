@@ -8,7 +8,7 @@ import numpy as np
 from ...core.device import DeviceSpec
 from ...core.hookspecs import hookimpl
 from ..array_kernels import device_kernels
-from ..writing_kernels import writing_kernels
+from ..writing_kernels import gather_adjoint_by, writing_kernels
 
 DEVICE = DeviceSpec(name="cpu", aliases=("CPU",), present=True,
                     to_device=np.asarray, to_host=np.asarray)
@@ -28,28 +28,20 @@ def _elementwise_from_math(fn):
     return kernel
 
 
-def _gather_adjoint(g, indices, *, axis, shape):
-    """Gather's adjoint as a scatter-add: the array-API kernel builds a one-hot matrix of
-    n × len(indices), which dominated force-training steps. The rows are sorted by index and
-    each run summed (np.add.reduceat), 3× faster than np.add.at's unbuffered adds."""
-    axis %= len(shape)
-    rows = np.moveaxis(g, tuple(range(axis, axis + indices.ndim)), tuple(range(indices.ndim)))
-    rows = rows.reshape((indices.size,) + rows.shape[indices.ndim:])
-    summed = np.zeros((shape[axis],) + rows.shape[1:], dtype=g.dtype)
-    if indices.size:
-        flat = indices.reshape(-1) % shape[axis]
-        order = np.argsort(flat, kind="stable")
-        sorted_indices = flat[order]
-        starts = np.flatnonzero(np.r_[True, sorted_indices[1:] != sorted_indices[:-1]])
-        summed[sorted_indices[starts]] = np.add.reduceat(rows[order], starts, axis=0)
-    return np.moveaxis(summed, 0, axis)
+def _add_sorted_runs(summed, indices, rows):
+    # the rows sorted by index and each run summed (np.add.reduceat): 3× faster than
+    # np.add.at's unbuffered adds
+    order = np.argsort(indices, kind="stable")
+    ordered = indices[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    summed[ordered[starts]] = np.add.reduceat(rows[order], starts, axis=0)
 
 
 # the ops the array API standard lacks, from numpy and the math module, and the one whose
 # array-API form is slow here
 NATIVE = {"Erf": _elementwise_from_math(math.erf), "Erfc": _elementwise_from_math(math.erfc),
           "Einsum": lambda *arrays, equation: np.einsum(equation, *arrays),
-          "GatherAdjoint": _gather_adjoint}
+          "GatherAdjoint": gather_adjoint_by(np, _add_sorted_runs)}
 
 
 @hookimpl

@@ -2,15 +2,19 @@
 
 The device is declared on every machine; it is present when cupy imports and sees a CUDA
 device, and absent with the reason otherwise. Tensors move to the GPU on creation
-(``cupy.asarray``) and back on ``asnumpy()`` (``cupy.asnumpy``).
+(``cupy.asarray``) and back on ``asnumpy()`` (``cupy.asnumpy``). Elementwise chains run fused,
+one ElementwiseKernel each (``fusion.py``); sums over leading or trailing axes are cuBLAS
+products with ones and Gather's adjoint a scatter-add (``cupyx.scatter_add``).
 """
 from __future__ import annotations
 
 import importlib.util
 
-from ...core.device import DeviceSpec
+from ...core.device import DeviceSpec, Fuser
 from ...core.hookspecs import hookimpl
 from ..array_kernels import device_kernels
+from ..writing_kernels import gather_adjoint_by, writing_kernels
+from .fusion import CUDA_FUNCTIONS, cupy_compiler
 
 
 def probe():
@@ -40,16 +44,26 @@ DEVICE = DeviceSpec(
     name="gpu", aliases=("GPU", "cuda"), present=CUPY is not None, absent_reason=ABSENT_REASON,
     to_device=CUPY.asarray if CUPY is not None else _absent,
     to_host=CUPY.asnumpy if CUPY is not None else _absent,
+    fuser=Fuser(compile=cupy_compiler(CUPY), functions=frozenset(CUDA_FUNCTIONS) | {"where"})
+    if CUPY is not None else None,
 )
 
 
 def cupy_kernels(cupy) -> list:
-    """The GPU kernels: array-API code on array-api-compat's cupy namespace, cupy specials."""
+    """The GPU kernels: array-API code on array-api-compat's cupy namespace, cupy specials,
+    and cupy's own functions where they write into a given array."""
     from array_api_compat import cupy as xp
+    from cupyx import scatter_add
     from cupyx.scipy.special import erf, erfc
+
+    def scatter(summed, indices, rows):
+        scatter_add(summed, indices, rows)
+
     return device_kernels("gpu", xp, {"Erf": erf, "Erfc": erfc,
                                       "Einsum": lambda *arrays, equation: cupy.einsum(
-                                          equation, *arrays)})
+                                          equation, *arrays),
+                                      "GatherAdjoint": gather_adjoint_by(cupy, scatter)},
+                          writing_kernels(cupy))
 
 
 @hookimpl

@@ -1,0 +1,171 @@
+"""Fusing chains of elementwise nodes into one kernel each, when a graph is compiled for a
+device that can compile such kernels (its ``DeviceSpec.fuser``).
+
+An op joins a fused group when its record states ``elementwise``: its value as an expression
+of its inputs in the *fusion language* — Python's expression syntax over the input names, the
+op's attributes (as constants), numbers, ``+ - * / **``, comparisons, ``&  |  ~`` on booleans
+and the functions in ``FUNCTIONS``. ``Sigmoid`` is ``(tanh(x * 0.5) + 1) * 0.5``, ``ReLU``
+``where(x > 0, x, 0)``.
+
+The groups are trees: a node is folded into its reader when that reader is its only one, it
+is not an output of the graph, both compute values of the same shape, and the device compiles
+every function it uses. A value read twice is computed once and kept, never recomputed. A
+group is compiled only when it holds two ops or more; a lone op runs its own kernel. The IR is
+not changed: the graph stays unfused, and a device without a fuser runs the plain kernels.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .ir import AbstractValue, Node, Var
+
+# the functions of the fusion language (numpy's names), and how many arguments each takes
+FUNCTIONS = {"sin": 1, "cos": 1, "tan": 1, "arcsin": 1, "arccos": 1, "arctan": 1,
+             "sinh": 1, "cosh": 1, "tanh": 1, "arcsinh": 1, "arccosh": 1, "arctanh": 1,
+             "exp": 1, "expm1": 1, "log": 1, "log1p": 1, "sqrt": 1, "abs": 1,
+             "arctan2": 2, "where": 3}
+
+
+@dataclass(frozen=True, eq=False)
+class FusedExpression:
+    """One fused group: ``tree`` computes the group's value from ``in0``, ``in1``, … (the
+    group's inputs, of ``inputs`` shapes and dtypes, broadcasting to ``out``'s shape)."""
+
+    tree: ast.expr
+    inputs: tuple[AbstractValue, ...]
+    out: AbstractValue
+    ops: int
+    text: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", ast.unparse(self.tree))
+
+    def functions(self) -> set[str]:
+        return {node.func.id for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
+
+
+@functools.lru_cache(maxsize=None)
+def parse(template: str) -> ast.expr:
+    """An op's ``elementwise`` template as a checked expression tree."""
+    tree = ast.parse(template, mode="eval").body
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None)
+            if name not in FUNCTIONS or len(node.args) != FUNCTIONS[name] or node.keywords:
+                raise ValueError(f"elementwise expression {template!r}: {ast.unparse(node)} is "
+                                 f"not a function of the fusion language "
+                                 f"({', '.join(sorted(FUNCTIONS))})")
+        elif not isinstance(node, (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare,
+                                   ast.Load, ast.operator, ast.unaryop, ast.cmpop)):
+            raise ValueError(f"elementwise expression {template!r}: {type(node).__name__} is "
+                             f"not in the fusion language")
+    return tree
+
+
+def template_functions(template: str) -> set[str]:
+    return {node.func.id for node in ast.walk(parse(template)) if isinstance(node, ast.Call)}
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, values: dict) -> None:
+        self.values = values
+
+    def visit_Call(self, node: ast.Call):
+        node.args = [self.visit(argument) for argument in node.args]
+        return node   # the function's name is not a value
+
+    def visit_Name(self, node: ast.Name):
+        value = self.values[node.id]
+        if isinstance(value, ast.AST):
+            return value
+        # an attribute: a number, as a plain Python one (numpy scalars print as calls)
+        return ast.Constant(value.item() if hasattr(value, "item") else value)
+
+
+def fuse(nodes: Sequence[Node], outputs: Sequence[Var], template_of: Callable[[Node], str | None],
+         fuser) -> tuple[list[Node], dict[Var, FusedExpression]]:
+    """``nodes`` with each fused group as one node ``Node("Fused", group inputs, (), root)``, and
+    the expression of each such node by its output variable.
+
+    ``template_of(node)`` is the node's ``elementwise`` template, or None where it has none.
+    """
+    reads = Counter(var for node in nodes for var in node.inputs)
+    held = set(outputs)
+
+    def joins(node: Node) -> bool:
+        template = template_of(node)
+        return (template is not None and node.out.aval.dtype in fuser.dtypes
+                and all(v.aval.dtype in fuser.dtypes for v in node.inputs)
+                and template_functions(template) <= fuser.functions)
+
+    fusible = {node.out: node for node in nodes if joins(node)}
+    folded = {var for node in fusible.values() for var in node.inputs
+              if var in fusible and reads[var] == 1 and var not in held
+              and var.aval.shape == node.out.aval.shape}
+
+    result: list[Node] = []
+    expressions: dict[Var, FusedExpression] = {}
+    for node in nodes:
+        if node.out in folded:
+            continue   # computed inside its reader's group
+        if node.out not in fusible or not any(v in folded for v in node.inputs):
+            result.append(node)
+            continue
+        leaves: list[Var] = []
+        count = [0]
+
+        def build(current: Node) -> ast.expr:
+            count[0] += 1
+            values = dict(current.attrs)
+            for name, var in zip(_input_names(current), current.inputs):
+                if var in folded:
+                    values[name] = build(fusible[var])
+                else:
+                    if var not in leaves:
+                        leaves.append(var)
+                    values[name] = ast.Name(f"in{leaves.index(var)}", ast.Load())
+            return _Substitute(values).visit(_copy(parse(template_of(current))))
+
+        tree = ast.fix_missing_locations(build(node))
+        expressions[node.out] = FusedExpression(tree, tuple(v.aval for v in leaves),
+                                                node.out.aval, count[0])
+        result.append(Node("Fused", tuple(leaves), (), node.out))
+    return result, expressions
+
+
+def _input_names(node: Node) -> tuple[str, ...]:
+    from .registry import registry
+    return registry().op(node.op).inputs
+
+
+def _copy(tree: ast.expr) -> ast.expr:
+    return ast.parse(ast.unparse(tree), mode="eval").body
+
+
+def evaluator(xp) -> Callable[[FusedExpression], Callable]:
+    """A ``Fuser.compile`` that evaluates an expression with ``xp``'s functions, one array per
+    op: the meaning of the fusion language, which the tests hold every fuser and every op's
+    template to (it fuses nothing)."""
+
+    def compile_expression(expression: FusedExpression) -> Callable:
+        names = ", ".join(f"in{i}" for i in range(len(expression.inputs)))
+        code = compile(f"lambda {names}: {expression.text}", "<fused>", "eval")
+        namespace = {name: getattr(xp, name) for name in FUNCTIONS}
+        function = eval(code, namespace)  # noqa: S307 (our own checked expression)
+        dtype = getattr(xp, expression.out.dtype.name, None) or getattr(
+            xp, expression.out.dtype.name + "_")
+
+        def kernel(*arrays, out=None):
+            value = xp.asarray(function(*arrays), dtype=dtype)
+            value = xp.broadcast_to(value, expression.out.shape)
+            if out is None:
+                return xp.array(value, copy=True)
+            out[...] = value
+            return out
+        return kernel
+
+    return compile_expression

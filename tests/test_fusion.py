@@ -1,0 +1,237 @@
+"""Fusing elementwise chains (core/fusion.py): every op's template means what its kernel
+computes, fused runs equal unfused ones, groups follow their rules, and the GPU's CUDA
+rendering computes the template's value (compiled here as C++ where a compiler exists)."""
+import ctypes
+import itertools
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import hograd
+from hograd import Parameter, Tensor, nn, ops
+from hograd import dtype as mstype
+from hograd.core.device import Fuser
+from hograd.core.executor import Executable
+from hograd.core.fusion import FUNCTIONS, FusedExpression, evaluator, fuse, parse
+from hograd.core.ir import AbstractValue, Graph, Node, Var
+from hograd.core.registry import registry
+from hograd.core.staging import stage
+from hograd.devices.gpu.fusion import c_expression, c_types
+
+TEMPLATED = sorted(name for name, op in registry().ops.items()
+                   if op.elementwise is not None and op.name == name)
+
+
+def template_expression(op, avals):
+    """The op's template as a FusedExpression of its inputs ``in0``, ``in1``, …"""
+    from hograd.core.fusion import _Substitute, _copy
+    import ast
+    opdef = registry().op(op)
+    names = {name: ast.Name(f"in{i}", ast.Load()) for i, name in enumerate(opdef.inputs)}
+    tree = ast.fix_missing_locations(_Substitute(names).visit(_copy(parse(opdef.elementwise))))
+    out = registry().op(op).infer(*avals)
+    return FusedExpression(tree, tuple(avals), out, 1)
+
+
+def samples(op, dtype):
+    rng = np.random.default_rng(0)
+    opdef = registry().op(op)
+    low, high = opdef.domain
+    arrays = []
+    for name in opdef.inputs:
+        if name == "condition":
+            arrays.append(rng.random((3, 4)) < 0.5)
+        else:
+            arrays.append(rng.uniform(low, high, (3, 4)).astype(dtype))
+    if op == "ReLU":
+        arrays[0][0, :3] = [np.nan, -np.inf, np.inf]
+    return arrays
+
+
+def avals_of(arrays):
+    return [AbstractValue(a.shape, mstype.from_numpy(a.dtype)) for a in arrays]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("op", [op for op in TEMPLATED if op != "Fill"])
+def test_each_template_computes_what_the_kernel_does(op, dtype):
+    arrays = samples(op, dtype)
+    expected = registry().kernel(op, "cpu")(*arrays)
+    got = evaluator(np)(template_expression(op, avals_of(arrays)))(*arrays)
+    assert got.dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def fused_cpu(functions=frozenset(FUNCTIONS)):
+    """The cpu device with the reference fuser: fused runs with the CPU's kernels."""
+    cpu = registry().device("cpu")
+    return cpu.model_copy(update={"fuser": Fuser(compile=evaluator(np), functions=functions)})
+
+
+class MLP(nn.Cell):
+    def __init__(self, dtype=np.float64):
+        super().__init__()
+        rng = np.random.default_rng(0)
+        self.w1 = Parameter(Tensor((rng.standard_normal((2, 16)) * 0.5).astype(dtype)), name="w1")
+        self.b1 = Parameter(Tensor((rng.standard_normal(16) * 0.1).astype(dtype)), name="b1")
+        self.w2 = Parameter(Tensor((rng.standard_normal((16, 1)) * 0.3).astype(dtype)), name="w2")
+
+    def construct(self, x):
+        return ops.matmul(ops.sigmoid(ops.matmul(x, self.w1) + self.b1), self.w2)
+
+
+def workloads(dtype=np.float64):
+    G = ops.GradOperation()
+    fourth = G(G(G(G(lambda x: ops.sin(x) * ops.exp(x)))))
+    net = MLP(dtype)
+    laplacian = hograd.laplacian(net)
+    step = ops.GradOperation(get_by_list=True)(
+        lambda x: ops.reduce_mean(ops.square(laplacian(x))), net.trainable_params())
+    rng = np.random.default_rng(1)
+    return [(fourth, [Tensor(np.linspace(-2, 2, 50).astype(dtype))]),
+            (lambda x: laplacian(x), [Tensor(rng.uniform(-1, 1, (32, 2)).astype(dtype))]),
+            (lambda x: step(x), [Tensor(rng.uniform(-1, 1, (32, 2)).astype(dtype))]),
+            (lambda x: ops.relu(x) * ops.tanh(x) - ops.abs(x) / (ops.square(x) + 1.0),
+             [Tensor(np.array([-1.5, -0.0, 0.0, 2.0, np.nan]).astype(dtype))])]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_fused_runs_equal_unfused_runs(index):
+    fn, args = workloads()[index]
+    graph = stage(fn, args).graph
+    arrays = [a.asnumpy() for a in args] + [
+        c._data for c in stage(fn, args).captured]
+    plain = Executable(graph, registry().device("cpu"))
+    fused = Executable(graph, fused_cpu())
+    groups = [step for step in fused._steps if getattr(step[0], "__name__", "") == "kernel"]
+    assert len(fused._steps) < len(plain._steps) and groups
+    for _ in range(2):   # the second run writes into kept buffers
+        for a, b in zip(plain(arrays), fused(arrays)):
+            np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+
+
+def chain(build):
+    x, y = Var(AbstractValue((4, 3), mstype.float64)), Var(AbstractValue((3,), mstype.float64))
+    nodes = []
+
+    def node(op, *inputs, shape=(4, 3)):
+        out = Var(AbstractValue(shape, mstype.float64))
+        nodes.append(Node(op, inputs, (), out))
+        return out
+
+    outputs = build(x, y, node)
+    return nodes, outputs
+
+
+def fused_groups(nodes, outputs, functions=frozenset(FUNCTIONS)):
+    fuser = Fuser(compile=evaluator(np), functions=functions)
+    return fuse(nodes, outputs, lambda n: registry().op(n.op).elementwise, fuser)
+
+
+def test_a_chain_becomes_one_group_of_its_leaves():
+    def build(x, y, node):
+        a = node("Mul", x, y)
+        b = node("Sin", a)
+        return [node("Add", b, x)]
+
+    nodes, expressions = fused_groups(*chain(build))
+    assert [n.op for n in nodes] == ["Fused"]
+    (expression,) = expressions.values()
+    assert expression.text == "sin(in0 * in1) + in0" and expression.ops == 3
+
+
+def test_a_value_read_twice_or_returned_is_kept_not_recomputed():
+    def build(x, y, node):
+        shared = node("Exp", x)
+        a = node("Mul", shared, shared)
+        returned = node("Neg", a)
+        return [returned, node("Add", returned, x)]
+
+    nodes, _ = fused_groups(*chain(build))
+    assert [n.op for n in nodes] == ["Exp", "Fused", "Add"]
+
+
+def test_a_smaller_value_is_not_folded_into_a_larger_one():
+    # folding y's (3,) sine into a (4, 3) product would compute it 4 times
+    def build(x, y, node):
+        small = node("Sin", y, shape=(3,))
+        return [node("Neg", node("Mul", x, small))]
+
+    nodes, _ = fused_groups(*chain(build))
+    assert [n.op for n in nodes] == ["Sin", "Fused"]
+
+
+def test_functions_the_device_lacks_stay_unfused():
+    def build(x, y, node):
+        return [node("Neg", node("Tanh", node("Mul", x, x)))]
+
+    nodes, expressions = fused_groups(*chain(build), functions=frozenset({"sin"}))
+    assert [n.op for n in nodes] == ["Mul", "Tanh", "Neg"] and not expressions
+
+
+def test_templates_outside_the_language_are_refused():
+    from hograd.core.opdef import OpDef
+    with pytest.raises(ValueError, match="erf"):
+        OpDef(name="Erfish", inputs=("x",), infer=lambda x: x, backward=(None,),
+              elementwise="erf(x)")
+    with pytest.raises(ValueError, match="Attribute"):
+        OpDef(name="Sneaky", inputs=("x",), infer=lambda x: x, backward=(None,),
+              elementwise="x.__class__")
+
+
+# ---- the GPU's CUDA rendering, compiled as C++ ------------------------------------------------
+COMPILER = shutil.which("g++")
+_builds = itertools.count()
+
+
+def run_as_cpp(expression, arrays, tmp_path):
+    """Evaluate the CUDA body of ``expression`` elementwise as C++ (CUDA's math functions are
+    C++'s overloads of the same names)."""
+    inputs, result = c_types(expression)
+    params = ", ".join(f"const {t}* p{i}" for i, t in enumerate(inputs))
+    loads = "".join(f"{t} in{i} = p{i}[k]; " for i, t in enumerate(inputs))
+    source = (f"#include <cmath>\nusing namespace std;\n"
+              f'extern "C" void run({params}, {result}* out, long n) {{\n'
+              f"  for (long k = 0; k < n; ++k) {{ {loads}out[k] = {c_expression(expression)}; }}\n}}\n")
+    # a new file name each time: dlopen hands back an already loaded library of the same path
+    stem = tmp_path / f"k{next(_builds)}"
+    stem.with_suffix(".cpp").write_text(source)
+    subprocess.run([COMPILER, "-O1", "-shared", "-fPIC", "-o", str(stem.with_suffix(".so")),
+                    str(stem.with_suffix(".cpp"))], check=True)
+    library = ctypes.CDLL(str(stem.with_suffix(".so")))
+    shape = expression.out.shape
+    flat = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in arrays]
+    out = np.empty(shape, dtype=expression.out.dtype.name)
+    library.run(*[a.ctypes.data_as(ctypes.c_void_p) for a in flat],
+                out.ctypes.data_as(ctypes.c_void_p), ctypes.c_long(out.size))
+    return out
+
+
+@pytest.mark.skipif(COMPILER is None, reason="no C++ compiler to build the rendering with")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cuda_rendering_of_derivative_groups_computes_their_value(dtype, tmp_path):
+    # every group of the workloads above, and every op's template, rendered and run
+    expressions = []
+    for fn, args in workloads(dtype):
+        graph = stage(fn, args).graph
+        nodes = [n for n in graph.nodes if n.op != "Constant"]
+        _, found = fused_groups(nodes, graph.outputs)
+        expressions += [e for e in found.values() if e.out.dtype.name == np.dtype(dtype).name]
+    assert expressions
+    rng = np.random.default_rng(2)
+    for expression in expressions[:12]:
+        arrays = [rng.uniform(0.3, 1.5, a.shape).astype(a.dtype.name) if a.dtype.is_float
+                  else rng.random(a.shape) < 0.5 for a in expression.inputs]
+        expected = evaluator(np)(expression)(*arrays)
+        got = run_as_cpp(expression, arrays, tmp_path)
+        np.testing.assert_allclose(got, expected, rtol=1e-5 if dtype == np.float32 else 1e-13)
+    for op in TEMPLATED:
+        if op == "Fill":
+            continue
+        arrays = samples(op, dtype)
+        expression = template_expression(op, avals_of(arrays))
+        np.testing.assert_allclose(run_as_cpp(expression, arrays, tmp_path),
+                                   evaluator(np)(expression)(*arrays),
+                                   rtol=1e-5 if dtype == np.float32 else 1e-13, err_msg=op)

@@ -221,6 +221,7 @@ def test_bool_sums_count_into_int64_buffers():
 
 
 @pytest.mark.parametrize("shape,axis", [((256, 64), 0), ((4, 2048, 3), -1), ((4, 2048, 8), (0, 1)),
+                                        ((4, 64, 32, 8), 2), ((3, 5, 40), 1),
                                         ((4, 5, 6), (1, 2)), ((4, 5, 6), 1), ((4, 5, 6), (0, 2))])
 @pytest.mark.parametrize("keep_dims", [False, True])
 def test_sums_through_a_product_with_ones_equal_numpy_sums(shape, axis, keep_dims):

@@ -119,9 +119,12 @@ def _compiled_group(device, expression):
     kernel = _groups.get(key)
     if kernel is None:
         kernel = _groups[key] = device.fuser.compile(expression)
+        if len(_groups) > _KEPT_GROUPS:
+            del _groups[next(iter(_groups))]   # the oldest compiled
     return kernel
 
 
+_KEPT_GROUPS = 4096
 _groups: dict = {}
 _compiled: "weakref.WeakKeyDictionary[Graph, dict[str, Executable]]" = weakref.WeakKeyDictionary()
 

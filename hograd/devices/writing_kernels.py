@@ -12,6 +12,7 @@ hands these kernels buffers it keeps from call to call.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from ..core.indexing import normalize_axes
@@ -33,7 +34,8 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
     with a vector of ones: BLAS's gemv is 4–9× faster than numpy's own reduction for the shapes
     derivatives make (a column sum of a (256, 64) batch, the sum over the 3 coordinates of 8192
     pair vectors), and on a GPU cuBLAS beats a generic reduction that leaves most of the chip
-    idle. A product may add in sequence, where numpy adds pairwise, so
+    idle. Over middle axes with few elements after them (a (4, 64, 32, 8) sum over the 32
+    neighbours) it is a product with stacked identity matrices. A product may add in sequence, where numpy adds pairwise, so
     ``sequential_sum_limit`` (``{dtype: longest sum}``, unlimited by default) keeps long
     float32 sums on the pairwise path where rounding would grow.
     """
@@ -76,18 +78,34 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
             vector = ones_cache[(length, dtype)] = xp.ones(length, dtype=dtype)
         return vector
 
+    def summing_matrix(blocks, width, dtype):
+        # [I; I; …; I]: (blocks·width, width), the sum of ``blocks`` rows of ``width``
+        matrix = ones_cache.get((blocks, width, dtype))
+        if matrix is None:
+            matrix = ones_cache[(blocks, width, dtype)] = xp.tile(
+                xp.eye(width, dtype=dtype), (blocks, 1))
+        return matrix
+
     def reduce_sum(x, out=None, *, axis, keep_dims):
         axes = normalize_axes(axis, x.ndim)
-        by_product = _sum_as_product(x, axes, xp, limits)
-        if by_product is not None:
-            leading, rows, columns = by_product
-            shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape)) \
-                if keep_dims else tuple(n for i, n in enumerate(x.shape) if i not in axes)
-            matrix = xp.reshape(x, (rows, columns))
-            target = None if out is None else xp.reshape(out, (columns if leading else rows,))
-            summed = (xp.matmul(ones(rows, x.dtype), matrix, out=target) if leading else
-                      xp.matmul(matrix, ones(columns, x.dtype), out=target))
-            return out if out is not None else xp.reshape(summed, shape)
+        block = _summed_block(x, axes, xp, limits)
+        if block is not None:
+            before, reduced, after = block
+            if after == 1:      # trailing axes: (before, reduced) @ ones, a gemv
+                summed = xp.matmul(xp.reshape(x, (before, reduced)), ones(reduced, x.dtype),
+                                   out=None if out is None else xp.reshape(out, (before,)))
+            elif before == 1:   # leading axes: ones @ (reduced, after), a gemv
+                summed = xp.matmul(ones(reduced, x.dtype), xp.reshape(x, (reduced, after)),
+                                   out=None if out is None else xp.reshape(out, (after,)))
+            else:               # middle axes, few elements after them: [I; I; …] sums rows
+                summed = xp.matmul(xp.reshape(x, (before, reduced * after)),
+                                   summing_matrix(reduced, after, x.dtype),
+                                   out=None if out is None else xp.reshape(out, (before, after)))
+            if out is not None:
+                return out
+            shape = (tuple(1 if i in axes else n for i, n in enumerate(x.shape)) if keep_dims
+                     else tuple(n for i, n in enumerate(x.shape) if i not in axes))
+            return xp.reshape(summed, shape)
         # sums of bools count, in int64
         dtype = xp.int64 if x.dtype == xp.bool_ else x.dtype
         return as_array(xp.sum(x, axis=axes, keepdims=keep_dims, dtype=dtype, out=out))
@@ -122,27 +140,26 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
     return table
 
 
-def _sum_as_product(x, axes: tuple[int, ...], xp, limits: dict):
-    """``(leading, rows, columns)`` when summing ``axes`` of ``x`` is a product of its
-    (rows, columns) matrix with ones (the reduced axes leading, or trailing), else None."""
+# a sum over middle axes multiplies by an (n·w, w) matrix: worth it while w is this small
+_MIDDLE_SUM_WIDTH = 16
+
+
+def _summed_block(x, axes: tuple[int, ...], xp, limits: dict):
+    """``(before, reduced, after)`` element counts when ``axes`` are one run of consecutive
+    axes of the contiguous float array ``x`` whose sum a matrix product computes, else None."""
     if not axes or len(axes) == x.ndim or x.dtype not in (xp.float32, xp.float64):
         return None
-    if not x.flags.c_contiguous:
+    if not x.flags.c_contiguous or axes != tuple(range(axes[0], axes[-1] + 1)):
         return None
-    count = len(axes)
-    leading = axes == tuple(range(count))
-    if not leading and axes != tuple(range(x.ndim - count, x.ndim)):
-        return None
-    reduced = 1
-    for axis in axes:
-        reduced *= x.shape[axis]
+    before = math.prod(x.shape[:axes[0]])
+    reduced = math.prod(x.shape[axes[0]:axes[-1] + 1])
+    after = math.prod(x.shape[axes[-1] + 1:])
     limit = limits.get(xp.dtype(x.dtype).name)
-    if limit is not None and reduced > limit:
+    if not (before and reduced and after) or (limit is not None and reduced > limit):
         return None
-    kept = x.size // reduced if reduced else 0
-    if not reduced or not kept:
+    if before > 1 and after > _MIDDLE_SUM_WIDTH:
         return None
-    return (leading, reduced, kept) if leading else (leading, kept, reduced)
+    return before, reduced, after
 
 
 def gather_adjoint_by(xp, scatter_add):

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
 from ...core.device import DeviceSpec
 from ...core.hookspecs import hookimpl
 from ..array_kernels import device_kernels
-from ..writing_kernels import gather_adjoint_by, writing_kernels
+from ..writing_kernels import writing_kernels
 
 DEVICE = DeviceSpec(name="cpu", aliases=("CPU",), present=True,
                     to_device=np.asarray, to_host=np.asarray)
@@ -28,20 +29,47 @@ def _elementwise_from_math(fn):
     return kernel
 
 
-def _add_sorted_runs(summed, indices, rows):
-    # the rows sorted by index and each run summed (np.add.reduceat): 3× faster than
-    # np.add.at's unbuffered adds
-    order = np.argsort(indices, kind="stable")
-    ordered = indices[order]
+def _gather_adjoint(g, indices, *, axis, shape):
+    """Gather's adjoint: the gradient's slices along ``axis`` sorted by index and each run
+    summed (np.add.reduceat), 5× faster than np.add.at's unbuffered adds into the (4, 64, 3)
+    positions of a force-training step, and far faster than the array API's one-hot product."""
+    axis %= len(shape)
+    summed = np.zeros(shape, dtype=g.dtype)
+    if indices.size:
+        order, targets, starts = _sorted_runs(indices, shape[axis])
+        slices = g.reshape(shape[:axis] + (indices.size,) + shape[axis + 1:])
+        runs = np.add.reduceat(np.take(slices, order, axis=axis), starts, axis=axis)
+        summed[(slice(None),) * axis + (targets,)] = runs
+    return summed
+
+
+_runs_of: dict[int, tuple] = {}
+
+
+def _sorted_runs(indices, size: int) -> tuple:
+    """(order sorting the indices, the index of each run, where each run starts). A graph's
+    index constants are read-only and the same array every call, so theirs are kept."""
+    key = id(indices)
+    kept = _runs_of.get(key)
+    if kept is not None and kept[0]() is indices:
+        return kept[1]
+    flat = indices.reshape(-1) % size
+    order = np.argsort(flat, kind="stable")
+    ordered = flat[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    summed[ordered[starts]] = np.add.reduceat(rows[order], starts, axis=0)
+    runs = (order, ordered[starts], starts)
+    if not indices.flags.writeable:
+        if len(_runs_of) > 256:
+            _runs_of.clear()
+        _runs_of[key] = (weakref.ref(indices), runs)
+    return runs
 
 
 # the ops the array API standard lacks, from numpy and the math module, and the one whose
 # array-API form is slow here
 NATIVE = {"Erf": _elementwise_from_math(math.erf), "Erfc": _elementwise_from_math(math.erfc),
           "Einsum": lambda *arrays, equation: np.einsum(equation, *arrays),
-          "GatherAdjoint": gather_adjoint_by(np, _add_sorted_runs)}
+          "GatherAdjoint": _gather_adjoint}
 
 
 @hookimpl

@@ -13,7 +13,8 @@ with ``hookimpl``; ``docs/plugins.md`` walks through each.
 from __future__ import annotations
 
 from .core.checkspec import OpSpec, Sample, SampleInput, checks, fixed, sample, spec, x
-from .core.device import DeviceSpec, KernelSpec
+from .core.device import DeviceSpec, Fuser, KernelSpec
+from .core.fusion import FUNCTIONS as FUSION_FUNCTIONS, FusedExpression, evaluator
 from .core.errors import (KernelContractError, NotDifferentiableError, OpDtypeError,
                           OpInputError, PluginError)
 from .core.hookspecs import hookimpl
@@ -23,6 +24,7 @@ from .ops.call import F
 from .ops.families import (binary, broadcast_shapes, comparison, normalize_axes, same_dtype,
                            unary)
 from .devices.array_kernels import NATIVE_OPS, device_kernels, kernels_for, native_kernels
+from .devices.writing_kernels import writing_kernels
 
 __all__ = [
     # declaring ops
@@ -32,6 +34,9 @@ __all__ = [
     "OpSpec", "Sample", "SampleInput", "spec", "sample", "x", "fixed",
     # devices and kernels
     "DeviceSpec", "KernelSpec", "device_kernels", "kernels_for", "native_kernels", "NATIVE_OPS",
+    "writing_kernels",
+    # fusing elementwise chains on a device
+    "Fuser", "FusedExpression", "FUSION_FUNCTIONS", "evaluator",
     # hooks and errors
     "hookimpl", "OpInputError", "OpDtypeError", "NotDifferentiableError",
     "KernelContractError", "PluginError",

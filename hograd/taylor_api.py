@@ -149,18 +149,21 @@ def laplacian(fn: Callable, grad_position: int = 0) -> Callable:
             # Taylor coefficient 2 summed over directions is half the Laplacian
             return [_times(s[2], 2.0, s.primal) for s in out_series]
 
-        return _run(fn, primal_list, [], seeds, read, ("laplacian", grad_position))[1]
+        return _run(fn, primal_list, [], seeds, read, ("laplacian", grad_position),
+                    primals_wanted=False)[1]
 
     laplacian_of.__name__ = f"laplacian of {getattr(fn, '__name__', type(fn).__name__)}"
     return laplacian_of
 
 
 # ---- running ------------------------------------------------------------------------------------
-def _run(fn, primals: list, extras: list, seeds, read, kind) -> tuple[Any, Any]:
+def _run(fn, primals: list, extras: list, seeds, read, kind,
+         primals_wanted: bool = True) -> tuple[Any, Any]:
     """Trace ``fn`` on ``primals``, propagate the series ``seeds`` gives, ``read`` the results.
 
     ``seeds(inputs)`` makes the input series from ``primals + extras`` (as tensors of the
-    current trace); ``read(output_series)`` gives the tensors to return beside the primals."""
+    current trace); ``read(output_series)`` gives the tensors to return beside the primals.
+    Without ``primals_wanted`` a compiled run leaves the outputs' values out (None)."""
     from .context import GRAPH_MODE, current_mode
 
     def build(inputs, structure_box):
@@ -170,6 +173,10 @@ def _run(fn, primals: list, extras: list, seeds, read, kind) -> tuple[Any, Any]:
         constants = [Series.of_constant(t) for t in forward.captured]
         outputs = propagate(forward.graph, given + constants)
         return [s.primal for s in outputs] + read(outputs)
+
+    def build_read_only(inputs, structure_box):
+        results = build(inputs, structure_box)
+        return results[len(results) // 2:]
 
     tensors = primals + extras
     if current_trace() is not None or current_mode() != GRAPH_MODE:
@@ -183,7 +190,8 @@ def _run(fn, primals: list, extras: list, seeds, read, kind) -> tuple[Any, Any]:
         box: list = []
         with Trace(symbolic=True) as builder:
             inner = [builder.new_input(t.aval, None, t._device) for t in tensors]
-            closed: ClosedGraph = builder.finish(build(inner, box))
+            closed: ClosedGraph = builder.finish(
+                (build if primals_wanted else build_read_only)(inner, box))
         graph = simplify(closed.graph)
         return compile_graph(graph, device), closed.captured, graph.outputs, box[0]
 
@@ -192,6 +200,8 @@ def _run(fn, primals: list, extras: list, seeds, read, kind) -> tuple[Any, Any]:
         executable, captured, out_vars, out_structure = variant
         arrays = executable([t._data for t in tensors] + [t._data for t in captured])
         results = [Tensor._traced(a, v.aval, device, None, None) for a, v in zip(arrays, out_vars)]
+        if not primals_wanted:
+            return None, unflatten(out_structure, results)
         return _package(results, out_structure)
 
     return _CACHES.for_function(fn, ()).call(key, run, compiled)

@@ -97,19 +97,30 @@ def workloads(dtype=np.float64):
              [Tensor(np.array([-1.5, -0.0, 0.0, 2.0, np.nan]).astype(dtype))])]
 
 
+def fusing_devices():
+    """The cpu with the reference fuser, and every present device with a fuser of its own
+    (the GPU's cupy kernels where a GPU is present)."""
+    devices = [("cpu+reference", fused_cpu())]
+    for name, device in sorted(registry().devices.items()):
+        if device.present and device.fuser is not None:
+            devices.append((name, device))
+    return devices
+
+
 @pytest.mark.parametrize("index", range(4))
-def test_fused_runs_equal_unfused_runs(index):
+@pytest.mark.parametrize("label, device", fusing_devices(), ids=lambda v: getattr(v, "name", v))
+def test_fused_runs_equal_unfused_runs(index, label, device):
     fn, args = workloads()[index]
-    graph = stage(fn, args).graph
-    arrays = [a.asnumpy() for a in args] + [
-        c._data for c in stage(fn, args).captured]
-    plain = Executable(graph, registry().device("cpu"))
-    fused = Executable(graph, fused_cpu())
-    groups = [step for step in fused._steps if getattr(step[0], "__name__", "") == "kernel"]
-    assert len(fused._steps) < len(plain._steps) and groups
+    staged = stage(fn, args)
+    arrays = [device.to_device(a) for a in
+              [a.asnumpy() for a in args] + [np.asarray(c.asnumpy()) for c in staged.captured]]
+    plain = Executable(staged.graph, device.model_copy(update={"fuser": None}))
+    fused = Executable(staged.graph, device)
+    assert len(fused._steps) < len(plain._steps)
     for _ in range(2):   # the second run writes into kept buffers
         for a, b in zip(plain(arrays), fused(arrays)):
-            np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(device.to_host(b), device.to_host(a), rtol=1e-12,
+                                       atol=1e-14)
 
 
 def chain(build):

@@ -157,8 +157,8 @@ def _with_releases(steps: list, n_inputs: int, outputs: set[int]) -> tuple:
 
 
 def _compiled_group(device, expression):
-    """The device's kernel of a fused group, compiled once per device and expression text."""
-    key = (device.name, expression.text, expression.inputs, expression.out)
+    """The device's kernel of a fused group, compiled once per fuser and expression text."""
+    key = (device.fuser.compile, expression.text, expression.inputs, expression.out)
     kernel = _groups.get(key)
     if kernel is None:
         kernel = _groups[key] = device.fuser.compile(expression)

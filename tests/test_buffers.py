@@ -177,6 +177,7 @@ def test_concurrent_calls_do_not_share_buffers():
 
 SAMPLES = {"MatMul": [dict(transpose_a=False, transpose_b=False),
                       dict(transpose_a=True, transpose_b=True)],
+           "Cast": [dict(dtype=mstype.float32), dict(dtype=mstype.int32)],
            "ReduceSum": [dict(axis=0, keep_dims=True), dict(axis=None, keep_dims=False),
                          dict(axis=(0, 1), keep_dims=False)]}
 
@@ -193,6 +194,11 @@ def test_writing_kernels_compute_what_the_standard_kernels_do(op):
     shapes = [[(3, 3)] * len(arity), [()] * len(arity)]
     if len(arity) == 2:
         shapes.append([(3, 1), (1, 3)])
+    if op == "Gather":
+        shapes = [[(4, 3, 2), (5,)], [(4, 3), (2, 2)]]
+        attr_sets = [dict(axis=1), dict(axis=-1)]
+    if op == "Select":
+        shapes = [[(3, 3)] * 3, [(3, 1), (1, 3), ()]]
     if op == "BatchMatMul":
         # one matrix against a batch (the side-by-side product), a batch against one, batches
         shapes = [[(3, 3), (4, 3, 3)], [(4, 3, 3), (3, 3)], [(4, 3, 3), (4, 3, 3)]]
@@ -204,6 +210,10 @@ def test_writing_kernels_compute_what_the_standard_kernels_do(op):
                 continue   # no such call: a matrix product or an axis of a scalar
             low, high = registry().op(op).domain
             arrays = [rng.uniform(low, high, shape) for shape in input_shapes]
+            if op == "Gather":
+                arrays[1] = rng.integers(-2, 2, input_shapes[1])
+            if op == "Select":
+                arrays[0] = arrays[0] > (low + high) / 2
             expected = standard(*arrays, **attrs)
             fresh = writing(*arrays, **attrs)
             assert isinstance(fresh, np.ndarray) and fresh.dtype == expected.dtype

@@ -153,12 +153,15 @@ def test_device_probes_report_a_broken_install_with_its_error(monkeypatch):
     ((5, 3), (0,), 0)])
 def test_the_cpu_scatter_add_gather_adjoint_equals_the_array_api_one(shape, index_shape, axis):
     from hograd.devices.array_kernels import kernels_for
-    from hograd.devices.cpu import NATIVE
+    from hograd.core.registry import registry
     rng = np.random.default_rng(3)
     at = axis % len(shape)
     g = rng.standard_normal(shape[:at] + index_shape + shape[at + 1:])
     indices = rng.integers(-shape[at], shape[at], index_shape)  # negative ones wrap, as Gather
-    native = NATIVE["GatherAdjoint"](g, indices, axis=axis, shape=shape)
+    native = registry().kernel("GatherAdjoint", "cpu")(g, indices, axis=axis, shape=shape)
+    out = np.full(shape, np.nan)
+    registry().kernel("GatherAdjoint", "cpu")(g, indices, out=out, axis=axis, shape=shape)
+    np.testing.assert_array_equal(out, native)
     generic = kernels_for(np)["GatherAdjoint"](g, indices, axis=axis, shape=shape)
     np.testing.assert_allclose(native, generic, rtol=1e-13, atol=1e-13)
     # the GPU's kernel is the same code with cupyx.scatter_add, which adds as np.add.at does

@@ -126,6 +126,31 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
             return out
         return as_array(xp.matmul(a, b, out=out))
 
+    def gather(params, indices, out=None, *, axis):
+        axis %= params.ndim
+        shape = params.shape[:axis] + indices.shape + params.shape[axis + 1:]
+        flat = xp.reshape(indices, (-1,))
+        if out is None:
+            return xp.reshape(xp.take(params, flat, axis=axis), shape)
+        # numpy's take wraps negative indices as Gather does; out is C-contiguous
+        xp.take(params, flat, axis=axis,
+                out=xp.reshape(out, params.shape[:axis] + flat.shape + params.shape[axis + 1:]))
+        return out
+
+    def select(condition, x, y, out=None):
+        if out is None:
+            return as_array(xp.where(condition, x, y))
+        xp.copyto(out, y)
+        xp.copyto(out, x, where=condition)
+        return out
+
+    def cast(x, out=None, *, dtype):
+        if out is None:
+            native = getattr(xp, dtype.name, None) or getattr(xp, dtype.name + "_")
+            return x.astype(native)
+        xp.copyto(out, x, casting="unsafe")
+        return out
+
     def fill(out=None, *, dtype, shape, value):
         if out is None:
             native = getattr(xp, dtype.name, None) or getattr(xp, dtype.name + "_")
@@ -136,7 +161,7 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
     table = {name: ufunc_kernel(getattr(xp, ufunc)) for name, ufunc in _UFUNCS.items()}
     table |= {"Reciprocal": reciprocal, "Rsqrt": rsqrt, "Sigmoid": sigmoid, "ReLU": relu,
               "MatMul": matmul, "BatchMatMul": batch_matmul, "ReduceSum": reduce_sum,
-              "Fill": fill}
+              "Gather": gather, "Select": select, "Cast": cast, "Fill": fill}
     return table
 
 

@@ -6,7 +6,7 @@ concrete trace it runs the kernel *and* records a node; inside a symbolic trace 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -59,14 +59,7 @@ def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | Non
     if trace is None or not trace.symbolic:
         datas = [t._data for t in tensors]
         if all(d is not None for d in datas):
-            kernel = registry().kernel(opdef.name, device.name)
-            try:
-                data = kernel(*datas, **attrs)
-            except (HogradError, GuardFailure):
-                raise
-            except Exception as err:
-                raise _kernel_failure(opdef, device, tensors, err) from err
-            _check_kernel_result(opdef, device, data, out_aval)
+            data = compute(opdef, device, attrs, out_aval, tensors, where, *datas)
     var = None
     if trace is not None:
         frozen = freeze_attrs(attrs)
@@ -75,13 +68,30 @@ def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | Non
     return Tensor._traced(data, out_aval, device, trace, var)
 
 
-def _kernel_failure(opdef: OpDef, device, tensors: list, err: Exception) -> OpInputError:
+def compute(opdef: OpDef, device, attrs: Mapping[str, Any], out_aval, inputs: Sequence[Any],
+            context: Callable[[], str], *datas):
+    """The op's kernel on ``datas``; its failures and broken contracts named. For messages:
+    ``inputs``, the input tensors or their abstract values, and ``context()``, where the op was
+    applied (``where``)."""
+    kernel = registry().kernel(opdef.name, device.name)
+    try:
+        data = kernel(*datas, **attrs)
+    except (HogradError, GuardFailure):
+        raise
+    except Exception as err:
+        raise _kernel_failure(opdef, device, inputs, err, context()) from err
+    _check_kernel_result(opdef, device, data, out_aval)
+    return data
+
+
+def _kernel_failure(opdef: OpDef, device, inputs: Sequence[Any], err: Exception,
+                    context: str) -> OpInputError:
     """A kernel that raised on inputs the shape rule let through: say which op, on what."""
     described = ", ".join(f"'{input_name(opdef, i)}' {t.dtype.name}{list(t.shape)}"
-                          for i, t in enumerate(tensors)) or "no tensor inputs"
+                          for i, t in enumerate(inputs)) or "no tensor inputs"
     return OpInputError(
         f"{opdef.name}: cannot be computed for {described} on device {device.name} "
-        f"({type(err).__name__}: {err}) ({where()}). Check the values and dtypes: integer and "
+        f"({type(err).__name__}: {err}) ({context}). Check the values and dtypes: integer and "
         f"bool inputs follow their own arithmetic; cast to a float dtype with "
         f"ops.Cast()(x, mstype.float32) for real-number results")
 
@@ -89,7 +99,8 @@ def _kernel_failure(opdef: OpDef, device, tensors: list, err: Exception) -> OpIn
 def _check_kernel_result(opdef: OpDef, device, data, expected) -> None:
     """A kernel must return what the shape rule promised; say whose kernel did not.
 
-    Checked on every eager or traced application (compiled runs replay traced ones)."""
+    Checked on every eager or traced application (compiled runs replay traced ones, and check
+    their outputs once: ``compiled.run_executable``)."""
     dtype_name = str(getattr(data, "dtype", "?")).rsplit(".", 1)[-1]
     shape = tuple(getattr(data, "shape", ()))
     if shape != expected.shape or dtype_name != expected.dtype.name:

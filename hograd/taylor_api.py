@@ -229,7 +229,7 @@ def _forward(fn, primals: list) -> tuple[ClosedGraph, Any]:
     The series flow through every input, so reading one as a Python number is refused, as
     in every other transform."""
     with Trace() as trace:
-        inner = [trace.new_input(t._aval, t._data, t._device, differentiated=True)
+        inner = [trace.new_input(t._aval, t._value, t._device, differentiated=True)
                  for t in primals]
         leaves, structure = flatten(fn(*inner))
         if not leaves:

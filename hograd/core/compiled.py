@@ -52,10 +52,11 @@ _checked: "weakref.WeakKeyDictionary[Graph, set[str]]" = weakref.WeakKeyDictiona
 def run_executable(executable: Executable, arrays: Sequence[Any]) -> list[Any]:
     """``executable(arrays)``, with a failing kernel named as the dispatcher names it.
 
-    The executor runs kernels bare, so a kernel that raises (on values other than the traced
-    ones, say), or a first run whose outputs are not of the graph's shapes and dtypes, has the
-    graph evaluated again op by op with the dispatcher's checks, which raise the error naming
-    the op, its inputs and its kernel's plugin."""
+    A trace computes only the values something reads (``core/deferred.py``), so a kernel that
+    cannot compute a traced value, or breaks its op's shape rule, may first meet it here. The
+    executor runs kernels bare; so a kernel that raises, or a first run whose outputs are not of
+    the graph's shapes and dtypes, has the graph evaluated again op by op with the dispatcher's
+    checks, which raise the error naming the op, its inputs and its kernel's plugin."""
     try:
         outputs = executable(arrays)
     except (HogradError, GuardFailure):
@@ -63,12 +64,12 @@ def run_executable(executable: Executable, arrays: Sequence[Any]) -> list[Any]:
     except Exception:
         _evaluate_checked(executable.graph, executable.device, arrays)
         raise  # the checked evaluation did not fail: the executor's own error stands
-    devices = _checked.setdefault(executable.graph, set())
-    if executable.device.name not in devices:
+    devices = _checked.get(executable.graph)
+    if devices is None or executable.device.name not in devices:
         if any(_array_aval(array) != (var.aval.shape, var.aval.dtype.name)
                for array, var in zip(outputs, executable.graph.outputs)):
             _evaluate_checked(executable.graph, executable.device, arrays)
-        devices.add(executable.device.name)
+        _checked.setdefault(executable.graph, set()).add(executable.device.name)
     return outputs
 
 

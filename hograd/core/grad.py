@@ -180,7 +180,7 @@ class GradFunction:
         differentiated = set(wrt)
         with grad_scope():
             with Trace() as trace:
-                inner = [trace.new_input(t._aval, t._data, t._device,
+                inner = [trace.new_input(t._aval, t._value, t._device,
                                          differentiated=i in differentiated or
                                          carries_derivative(t))
                          for i, t in enumerate(leaves)]

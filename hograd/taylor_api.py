@@ -26,6 +26,7 @@ import numpy as np
 
 from .core.cache import FunctionCaches
 from .core.coefficients import Directions, fit, scale, unit
+from .core.compiled import run_executable
 from .core.dispatch import apply
 from .core.errors import HogradError
 from .core.executor import compile_graph
@@ -198,7 +199,8 @@ def _run(fn, primals: list, extras: list, seeds, read, kind,
     def run(variant):
         from .core.tensor import Tensor
         executable, captured, out_vars, out_structure = variant
-        arrays = executable([t._data for t in tensors] + [t._data for t in captured])
+        arrays = run_executable(executable, [t._data for t in tensors] +
+                                [t._data for t in captured])
         results = [Tensor._traced(a, v.aval, device, None, None) for a, v in zip(arrays, out_vars)]
         if not primals_wanted:
             return None, unflatten(out_structure, results)
@@ -227,7 +229,7 @@ def _forward(fn, primals: list) -> tuple[ClosedGraph, Any]:
     The series flow through every input, so reading one as a Python number is refused, as
     in every other transform."""
     with Trace() as trace:
-        inner = [trace.new_input(t._aval, t._data, t._device, differentiated=True)
+        inner = [trace.new_input(t._aval, t._value, t._device, differentiated=True)
                  for t in primals]
         leaves, structure = flatten(fn(*inner))
         if not leaves:

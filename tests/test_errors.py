@@ -170,6 +170,24 @@ def test_math_on_integer_tensors_computes_in_float32_as_in_pytorch():
     assert (Tensor([1, 2]) * Tensor([2, 4])).dtype == mstype.int64
 
 
+def test_a_kernel_failing_in_a_compiled_run_is_named_as_eagerly():
+    from hograd import nn
+
+    class Power(nn.Cell):
+        def construct(self, x, y):
+            return x ** y + 1
+
+    context.set_context(mode=context.GRAPH_MODE)
+    net, x = Power(), Tensor(np.array([2, 3]))
+    np.testing.assert_array_equal(net(x, Tensor(np.array([1, 2]))).asnumpy(), [3, 10])
+    # the compiled graph meets values its trace did not: the executor's kernel raises
+    with pytest.raises(OpInputError, match=r"Pow: cannot be computed for 'x' int64\[2\], 'y' "
+                                           r"int64\[2\] on device cpu \(ValueError: Integers to "
+                                           r"negative integer powers are not allowed.\) \(while "
+                                           r"running a compiled graph\)"):
+        net(x, Tensor(np.array([-1, 2])))
+
+
 def test_a_kernel_breaking_its_ops_shape_rule_is_named_with_its_plugin(scratch_registry):
     from hograd.core.device import KernelSpec
     from hograd.core.errors import KernelContractError

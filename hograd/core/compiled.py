@@ -6,13 +6,19 @@ calls run the compiled graph (retracing when a recorded guard fails).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import weakref
+from typing import Any, Callable, Sequence
 
 from .cache import VariantCache
 from .context import current_device
-from .executor import compile_graph
+from .dispatch import compute
+from .errors import GuardFailure, HogradError
+from .executor import Executable, compile_graph
+from .ir import Graph
 from .pytree import tensor_type, flatten, signature, unflatten
+from .registry import registry
 from .staging import stage_with_structure
+from .trace import Trace
 
 
 def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) -> Any:
@@ -29,10 +35,61 @@ def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) 
 
     def run(variant):
         executable, captured, out_structure, out_vars = variant
-        arrays = executable([t._data for t in leaves] + [t._data for t in captured])
+        arrays = run_executable(executable, [t._data for t in leaves] +
+                                [t._data for t in captured])
         traced = tensor_type()._traced
         outputs = [traced(a, v.aval, device, None, None)
                    for a, v in zip(arrays, out_vars)]
         return unflatten(out_structure, outputs)
 
     return cache.call(key, run, build)
+
+
+# the graphs (and devices) whose executable has run once with its outputs checked
+_checked: "weakref.WeakKeyDictionary[Graph, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def run_executable(executable: Executable, arrays: Sequence[Any]) -> list[Any]:
+    """``executable(arrays)``, with a failing kernel named as the dispatcher names it.
+
+    A trace computes only the values something reads (``core/deferred.py``), so a kernel that
+    cannot compute a traced value, or breaks its op's shape rule, may first meet it here. The
+    executor runs kernels bare; so a kernel that raises, or a first run whose outputs are not of
+    the graph's shapes and dtypes, has the graph evaluated again op by op with the dispatcher's
+    checks, which raise the error naming the op, its inputs and its kernel's plugin."""
+    try:
+        outputs = executable(arrays)
+    except (HogradError, GuardFailure):
+        raise
+    except Exception:
+        _evaluate_checked(executable.graph, executable.device, arrays)
+        raise  # the checked evaluation did not fail: the executor's own error stands
+    devices = _checked.get(executable.graph)
+    if devices is None or executable.device.name not in devices:
+        if any(_array_aval(array) != (var.aval.shape, var.aval.dtype.name)
+               for array, var in zip(outputs, executable.graph.outputs)):
+            _evaluate_checked(executable.graph, executable.device, arrays)
+        _checked.setdefault(executable.graph, set()).add(executable.device.name)
+    return outputs
+
+
+def _array_aval(array: Any) -> tuple:
+    return tuple(getattr(array, "shape", ())), str(getattr(array, "dtype", "?")).rsplit(".", 1)[-1]
+
+
+def _evaluate_checked(graph: Graph, device, arrays: Sequence[Any]) -> None:
+    """Evaluate ``graph`` node by node through the dispatcher's checks, for their errors.
+
+    Run as a trace computes values (kernels with effects hold them back: Assign, Print), and
+    stopped quietly by a guard, which is the executor's to report."""
+    reg = registry()
+    env = dict(zip(graph.inputs, arrays))
+    context = lambda: "while running a compiled graph"  # noqa: E731
+    with Trace():
+        for node in graph.nodes:
+            try:
+                env[node.out] = compute(reg.op(node.op), device, node.attr_dict, node.out.aval,
+                                        [v.aval for v in node.inputs], context,
+                                        *[env[v] for v in node.inputs])
+            except GuardFailure:
+                return

@@ -2,15 +2,18 @@
 
 ``apply`` is the single door every op call goes through — ``ops.Sin()(x)``, ``x * y``, backward
 rules, and the replay of graphs into an enclosing trace. Eagerly it runs the kernel; inside a
-concrete trace it runs the kernel *and* records a node; inside a symbolic trace it only records.
+concrete trace it records a node and defers the kernel until the value is read
+(``core/deferred.py``); inside a symbolic trace it only records.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import functools
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from .. import dtype as dt
+from .deferred import Deferred
 from .errors import (GuardFailure, HogradError, KernelContractError, OpDtypeError,
                      OpInputError)
 from .ir import freeze_attrs
@@ -20,12 +23,13 @@ from .roles import role
 from .trace import current_trace, grad_depth
 
 
-def where() -> str:
-    """Where an error happened, for messages: eagerly, or while deriving which order."""
-    depth = grad_depth()
+def where(depth: int | None = None, traced: bool | None = None) -> str:
+    """Where an error happened, for messages: eagerly, or while deriving which order (by
+    default here and now; a deferred kernel passes the depth and tracing it was applied at)."""
+    depth = grad_depth() if depth is None else depth
     if depth == 0:
-        trace = current_trace()
-        return "while tracing" if trace is not None else "eagerly"
+        traced = current_trace() is not None if traced is None else traced
+        return "while tracing" if traced else "eagerly"
     suffix = {1: "st", 2: "nd", 3: "rd"}.get(depth if depth < 20 else depth % 10, "th")
     return f"while building a {depth}{suffix}-order derivative"
 
@@ -56,32 +60,46 @@ def apply(op: str | OpDef, inputs: Sequence[Any], attrs: Mapping[str, Any] | Non
         raise type(err)(f"{opdef.name}: {err} (device {device.name}, {where()})") from None
     trace = current_trace()
     data = None
-    if trace is None or not trace.symbolic:
+    if trace is None:
         datas = [t._data for t in tensors]
         if all(d is not None for d in datas):
-            kernel = registry().kernel(opdef.name, device.name)
-            try:
-                data = kernel(*datas, **attrs)
-            except (HogradError, GuardFailure):
-                raise
-            except Exception as err:
-                raise _kernel_failure(opdef, device, tensors, err) from err
-            _check_kernel_result(opdef, device, data, out_aval)
-    var = None
-    if trace is not None:
-        frozen = freeze_attrs(attrs)
-        var = trace.record(opdef.name, [trace.var_of(t) for t in tensors], frozen, out_aval,
-                           opdef)
+            data = compute(opdef, device, attrs, out_aval, tensors, where, *datas)
+        return Tensor._traced(data, out_aval, device, None, None)
+    values = [t._value for t in tensors]
+    if not trace.symbolic and all(v is not None for v in values):
+        # a concrete trace computes a value only when something reads it (core/deferred.py)
+        context = functools.partial(where, grad_depth(), True)
+        data = Deferred(functools.partial(compute, opdef, device, attrs, out_aval,
+                                          [t._aval for t in tensors], context), values)
+    var = trace.record(opdef.name, [trace.var_of(t) for t in tensors], freeze_attrs(attrs),
+                       out_aval, opdef)
     return Tensor._traced(data, out_aval, device, trace, var)
 
 
-def _kernel_failure(opdef: OpDef, device, tensors: list, err: Exception) -> OpInputError:
+def compute(opdef: OpDef, device, attrs: Mapping[str, Any], out_aval, inputs: Sequence[Any],
+            context: Callable[[], str], *datas):
+    """The op's kernel on ``datas``; its failures and broken contracts named. For messages:
+    ``inputs``, the input tensors or their abstract values, and ``context()``, where the op was
+    applied (``where``)."""
+    kernel = registry().kernel(opdef.name, device.name)
+    try:
+        data = kernel(*datas, **attrs)
+    except (HogradError, GuardFailure):
+        raise
+    except Exception as err:
+        raise _kernel_failure(opdef, device, inputs, err, context()) from err
+    _check_kernel_result(opdef, device, data, out_aval)
+    return data
+
+
+def _kernel_failure(opdef: OpDef, device, inputs: Sequence[Any], err: Exception,
+                    context: str) -> OpInputError:
     """A kernel that raised on inputs the shape rule let through: say which op, on what."""
     described = ", ".join(f"'{input_name(opdef, i)}' {t.dtype.name}{list(t.shape)}"
-                          for i, t in enumerate(tensors)) or "no tensor inputs"
+                          for i, t in enumerate(inputs)) or "no tensor inputs"
     return OpInputError(
         f"{opdef.name}: cannot be computed for {described} on device {device.name} "
-        f"({type(err).__name__}: {err}) ({where()}). Check the values and dtypes: integer and "
+        f"({type(err).__name__}: {err}) ({context}). Check the values and dtypes: integer and "
         f"bool inputs follow their own arithmetic; cast to a float dtype with "
         f"ops.Cast()(x, mstype.float32) for real-number results")
 
@@ -89,7 +107,8 @@ def _kernel_failure(opdef: OpDef, device, tensors: list, err: Exception) -> OpIn
 def _check_kernel_result(opdef: OpDef, device, data, expected) -> None:
     """A kernel must return what the shape rule promised; say whose kernel did not.
 
-    Checked on every eager or traced application (compiled runs replay traced ones)."""
+    Checked wherever the dispatcher computes a value: eagerly, and each traced value something
+    reads; a compiled run checks its outputs once (``compiled.run_executable``)."""
     dtype_name = str(getattr(data, "dtype", "?")).rsplit(".", 1)[-1]
     shape = tuple(getattr(data, "shape", ()))
     if shape != expected.shape or dtype_name != expected.dtype.name:

@@ -70,7 +70,7 @@ class _Traced:
         self.device = self.leaves[0]._device if self.leaves else current_device()
         with grad_scope():
             with Trace() as trace:
-                inner = [trace.new_input(t._aval, t._data, t._device,
+                inner = [trace.new_input(t._aval, t._value, t._device,
                                          differentiated=i in differentiated or
                                          carries_derivative(t))
                          for i, t in enumerate(self.leaves)]

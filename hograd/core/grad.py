@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .cache import FunctionCaches, VariantCache
+from .compiled import run_executable
 from .dispatch import apply
 from .errors import GradArgumentError, TracingError
 from .executor import compile_graph
@@ -179,7 +180,7 @@ class GradFunction:
         differentiated = set(wrt)
         with grad_scope():
             with Trace() as trace:
-                inner = [trace.new_input(t._aval, t._data, t._device,
+                inner = [trace.new_input(t._aval, t._value, t._device,
                                          differentiated=i in differentiated or
                                          carries_derivative(t))
                          for i, t in enumerate(leaves)]
@@ -224,7 +225,8 @@ class GradFunction:
     def _run(self, derived: _Derived, leaves: list, sens: Any) -> Any:
         from .tensor import Tensor
         tensors = self._bind(derived, leaves, self._sens_leaves(sens, derived))
-        arrays = compile_graph(derived.backward.graph, derived.device)([t._data for t in tensors])
+        arrays = run_executable(compile_graph(derived.backward.graph, derived.device),
+                                [t._data for t in tensors])
         outputs = [Tensor._traced(a, v.aval, derived.device, None, None)
                    for a, v in zip(arrays, derived.backward.graph.outputs)]
         return self._package(outputs, derived)

@@ -15,7 +15,7 @@ def stage_with_structure(fn: Callable, leaves: Sequence[Any], structure: Any
                          ) -> tuple[ClosedGraph, Any]:
     """Trace ``fn(*unflatten(structure, leaves))``; its simplified graph and output structure."""
     with Trace() as trace:
-        inner = [trace.new_input(t._aval, t._data, t._device) for t in leaves]
+        inner = [trace.new_input(t._aval, t._value, t._device) for t in leaves]
         result = fn(*unflatten(structure, inner))
         out_leaves, out_structure = flatten(result)
         closed = trace.finish(out_leaves)

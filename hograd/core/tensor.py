@@ -3,7 +3,8 @@
 A tensor holds an array of its device's array module (numpy on the CPU). While a function is
 being traced, tensors also carry the graph variable they stand for; ``ops.*`` calls (and the
 operators the op library binds to Tensor) go through the dispatcher, which computes values and
-records nodes as needed.
+records nodes as needed. A tensor of a concrete trace holds its value *deferred*
+(``core/deferred.py``): it is computed when something reads ``_data``.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .. import dtype as dt
+from .deferred import Deferred
 from .errors import ConcreteReadError, TracingError
 from .ir import AbstractValue, ConstValue
 from .trace import carries_derivative, current_trace, next_birth
@@ -44,7 +46,8 @@ class Tensor:
     ``shape``, ``dtype``, ``ndim``, ``size``; prints like the numpy array it holds.
     """
 
-    __slots__ = ("_data", "_aval", "_device", "_trace", "_var", "_birth", "__weakref__")
+    # _value: an array, a Deferred (computed on first read of _data) or None (symbolic)
+    __slots__ = ("_value", "_aval", "_device", "_trace", "_var", "_birth", "__weakref__")
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
 
     def __init__(self, input_data: Any = None, dtype: Any = None) -> None:
@@ -61,13 +64,25 @@ class Tensor:
     @classmethod
     def _traced(cls, data, aval: AbstractValue, device, trace, var) -> "Tensor":
         tensor = cls.__new__(cls)
-        tensor._data = data
+        tensor._value = data
         tensor._aval = aval
         tensor._device = device
         tensor._trace = trace
         tensor._var = var
         tensor._birth = next_birth()
         return tensor
+
+    @property
+    def _data(self) -> Any:
+        """The device array (None for a symbolic tensor); a deferred value is computed now."""
+        value = self._value
+        if type(value) is Deferred:
+            value = self._value = value.get()
+        return value
+
+    @_data.setter
+    def _data(self, array: Any) -> None:
+        self._value = array
 
     # ---- metadata ------------------------------------------------------------------------------
     @property
@@ -115,7 +130,7 @@ class Tensor:
         be a constant to the derivative and the result silently wrong. ``bool()`` and indices
         only choose a branch, so they stay guards.
         """
-        if self._data is None:
+        if self._value is None:
             raise TracingError(
                 f"{why} needs a value, but this tensor is symbolic (it stands for a graph "
                 f"variable while a derivative graph is built). Backward rules must not branch "
@@ -195,7 +210,7 @@ class Tensor:
         return _rebuild_tensor, (self._picklable_value(), self.device)
 
     def _picklable_value(self) -> np.ndarray:
-        if self._data is None or self._trace is not None:
+        if self._trace is not None or self._data is None:
             raise TypeError("a tensor that stands for a graph variable (inside a trace) cannot "
                             "be pickled or copied; pickle the values outside the traced "
                             "function")

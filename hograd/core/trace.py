@@ -7,8 +7,10 @@ constant node; one that existed before (a ``Parameter``, an attribute tensor, a 
 enclosing trace) becomes an extra graph input, a *capture*, bound to that same tensor object on
 every run — which is how Parameters become inputs that ``get_by_list`` can differentiate.
 
-A *concrete* trace computes each value as it records it, so ``if x > 0:`` can be answered (and
-recorded as a guard); a *symbolic* trace, used by the transformer, records shapes only.
+A *concrete* trace can compute each value it records, so ``if x > 0:`` can be answered (and
+recorded as a guard), but computes one only when something reads it: its tensors hold their
+values deferred (``core/deferred.py``). A *symbolic* trace, used by the transformer, records
+shapes only.
 """
 from __future__ import annotations
 
@@ -116,7 +118,8 @@ class Trace:
     # ---- building ----------------------------------------------------------------------------
     def new_input(self, aval: AbstractValue, data: Any, device: Any,
                   differentiated: bool = False):
-        """A tensor that stands for a new explicit input of the graph."""
+        """A tensor that stands for a new explicit input of the graph; ``data`` is its value (an
+        array, or a ``Deferred`` of an enclosing trace's tensor), None in a symbolic trace."""
         from .tensor import Tensor
         var = Var(aval)
         self.inputs.append(var)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from .batching import move_axis, push_batched, to_front
+from .deferred import Deferred
 from .errors import BatchingError
 from .functional import _check_callable, _run
 from .grad import _name
@@ -72,11 +73,15 @@ def _normalized(axis: Optional[int], rank: int, what: str) -> Optional[int]:
 def _example(tensor, axis: Optional[int]) -> tuple[AbstractValue, Any]:
     """The abstract value of one example of ``tensor`` and the data of example 0."""
     if axis is None:
-        return tensor._aval, tensor._data
+        return tensor._aval, tensor._value
     shape = tensor.shape[:axis] + tensor.shape[axis + 1:]
     # a full index (the Array API has no implicit trailing axes)
     index = (slice(None),) * axis + (0, Ellipsis)
-    data = None if tensor._data is None else tensor._data[index]
+    value = tensor._value
+    if type(value) is Deferred:  # a value of an enclosing trace: sliced when something reads it
+        data = Deferred(lambda array: array[index], (value,))
+    else:
+        data = None if value is None else value[index]
     return AbstractValue(tuple(shape), tensor.dtype), data
 
 

@@ -107,7 +107,7 @@ class Cell(StateVersioned):
                 raise TracingError(f"{type(self).__name__} has a bprop: its inputs must be "
                                    f"Tensors, argument {index} is a {type(arg).__name__}")
         with Trace(symbolic=current_trace().symbolic) as trace:
-            inner = [trace.new_input(t._aval, t._data, t._device) for t in args]
+            inner = [trace.new_input(t._aval, t._value, t._device) for t in args]
             result = self.construct(*inner)
             out_leaves, out_structure = flatten(result)
             if not out_leaves:

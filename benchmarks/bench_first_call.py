@@ -1,0 +1,102 @@
+"""The first call of a high-order nested gradient, in a fresh process: its time and peak memory.
+
+Run: python benchmarks/bench_first_call.py [--order 6] [--points 10000] [--runs 3]
+The n-th derivative (n nested GradOperations) of a 1-16-16-1 tanh MLP (nn.Dense, float64,
+GRAPH_MODE) at N points of shape (N, 1). Each run is a new Python process (imports excluded
+from the times): the first call traces, derives and compiles every order and runs the graph;
+then the fastest of 10 steady calls. Peaks are tracemalloc's (a separate process, since tracing
+allocations slows the calls); minor page faults per steady call show the allocator's share.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+
+def measure(order: int, points: int, memory: bool) -> dict:
+    """One process's figures (this runs in the child)."""
+    import resource
+    import time
+    import tracemalloc
+
+    import numpy as np
+
+    from hograd import Tensor, context, nn, ops
+    from hograd import dtype as mstype
+
+    class MLP(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.l1 = nn.Dense(1, 16, activation="tanh", dtype=mstype.float64)
+            self.l2 = nn.Dense(16, 16, activation="tanh", dtype=mstype.float64)
+            self.l3 = nn.Dense(16, 1, dtype=mstype.float64)
+
+        def construct(self, x):
+            return self.l3(self.l2(self.l1(x)))
+
+    context.set_context(mode=context.GRAPH_MODE)
+    fn = MLP()
+    for _ in range(order):
+        fn = ops.GradOperation()(fn)
+    x = Tensor(np.linspace(-1, 1, points).reshape(points, 1))
+    if memory:
+        tracemalloc.start()
+    start = time.perf_counter()
+    fn(x)
+    first = time.perf_counter() - start
+    figures = {"first_s": first}
+    if memory:
+        figures["first_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.reset_peak()
+        fn(x)
+        figures["steady_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
+        return figures
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    steady = []
+    for _ in range(10):
+        start = time.perf_counter()
+        fn(x)
+        steady.append(time.perf_counter() - start)
+    figures["steady_s"] = min(steady)
+    figures["faults_per_steady_call"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / len(steady)
+    return figures
+
+
+def in_fresh_process(order: int, points: int, memory: bool) -> dict:
+    command = [sys.executable, __file__, "--child", "--order", str(order), "--points",
+               str(points)] + (["--memory"] if memory else [])
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--order", type=int, default=6)
+    parser.add_argument("--points", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.order, args.points, args.memory)))
+        return
+    print(f"grad^{args.order} of a 1-16-16-1 tanh MLP at {args.points} points, float64, "
+          f"GRAPH_MODE; each run a fresh process")
+    for run in range(args.runs):
+        times = in_fresh_process(args.order, args.points, memory=False)
+        peaks = in_fresh_process(args.order, args.points, memory=True)
+        print(f"run {run + 1}: first call {times['first_s'] * 1e3:7.1f} ms, steady "
+              f"{times['steady_s'] * 1e3:6.1f} ms ({times['faults_per_steady_call']:.0f} page "
+              f"faults a call); peak {peaks['first_peak_mb']:6.1f} MB first, "
+              f"{peaks['steady_peak_mb']:6.1f} MB steady")
+
+
+if __name__ == "__main__":
+    main()

@@ -251,3 +251,23 @@ def test_long_float32_sums_stay_pairwise():
     x = np.full((10 ** 6, 2), 0.1, dtype=np.float32)
     summed = registry().kernel("ReduceSum", "cpu")(x, axis=0, keep_dims=False)
     np.testing.assert_array_equal(summed, np.sum(x, axis=0))
+
+
+def test_the_cap_on_kept_bytes_counts_buffers_not_values(monkeypatch):
+    # ten (4, 3) float64 values (960 bytes) live in two buffers (192 bytes)
+    def build(x, node):
+        value = x
+        for _ in range(10):
+            value = node("Mul", value, x)
+        return [node("ReduceSum", value, aval=AbstractValue((), mstype.float64), axis=None,
+                     keep_dims=False)]
+
+    import hograd.core.executor as executor
+    monkeypatch.setattr(executor, "KEPT_BUFFER_BYTES", 500)
+    kept = Executable(graph_of(build), registry().device("cpu"))
+    monkeypatch.setattr(executor, "KEPT_BUFFER_BYTES", 100)
+    dropped = Executable(graph_of(build), registry().device("cpu"))
+    x = np.full((4, 3), 1.1)
+    for executable in (kept, dropped):
+        np.testing.assert_allclose(executable([x])[0], 12 * 1.1 ** 11, rtol=1e-14)
+    assert len(kept._buffer_sets) == 1 and not dropped._buffer_sets

@@ -65,12 +65,12 @@ class Executable:
         self._n_inputs = len(graph.inputs)
         self._outputs = tuple(slot[v] for v in graph.outputs)
         self._buffer_shapes = [None] * self._n_buffers
+        buffer_bytes = [0] * self._n_buffers
         for node, buffer in zip(nodes, buffers):
             if buffer is not None:
                 self._buffer_shapes[buffer] = node.out.aval.shape
-        self._keep_buffers = sum(
-            node.out.aval.size * max(node.out.aval.dtype.bits // 8, 1)
-            for node, buffer in zip(nodes, buffers) if buffer is not None) <= KEPT_BUFFER_BYTES
+                buffer_bytes[buffer] = node.out.aval.size * max(node.out.aval.dtype.bits // 8, 1)
+        self._keep_buffers = sum(buffer_bytes) <= KEPT_BUFFER_BYTES
         # sets of buffers not in use by a call, each with whether all its buffers exist; a call
         # takes one (or starts an empty one, its buffers made by the kernels' first results),
         # so concurrent calls never share one

@@ -285,9 +285,23 @@ def agreement(results: dict[str, Any], contenders: list[Contender], reference: l
     return differences
 
 
+# warm-up lasts at least this long per contender: a JIT may compile its next tier in the
+# background (hograd fuses CPU graphs with numba once they have run twice)
+WARMUP_SECONDS = 2.0
+
+
+def warm_up(contender: "Contender", peers: "Peers", calls: int) -> None:
+    started = time.perf_counter()
+    done = 0
+    while done < calls or time.perf_counter() - started < WARMUP_SECONDS:
+        peers.settle(contender.framework, contender.call())
+        done += 1
+
+
 def measure(contenders: list[Contender], peers: Peers, calls: int, warmup: int = 3,
             blocks: bool = False) -> dict[str, Timing]:
-    """Fastest and median of ``calls`` calls of each contender, after ``warmup`` calls.
+    """Fastest and median of ``calls`` calls of each contender, after ``warmup`` calls and
+    at least ``WARMUP_SECONDS`` of calls.
 
     By default the contenders take turns call by call (so load from other processes falls on
     all alike), the order rotating each round (so no contender always runs right after the same
@@ -303,14 +317,12 @@ def measure(contenders: list[Contender], peers: Peers, calls: int, warmup: int =
 
     if blocks:
         for contender in contenders:
-            for _ in range(warmup):
-                peers.settle(contender.framework, contender.call())
+            warm_up(contender, peers, warmup)
             for _ in range(calls):
                 timed(contender)
     else:
-        for _ in range(warmup):
-            for contender in contenders:
-                peers.settle(contender.framework, contender.call())
+        for contender in contenders:
+            warm_up(contender, peers, warmup)
         for round_ in range(calls):
             shift = round_ % len(contenders)
             for contender in contenders[shift:] + contenders[:shift]:
@@ -340,7 +352,8 @@ def setting(peers: Peers, calls: int) -> str:
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
         where = f"GPU ({name}), float32"
     order = "in one block each" if OPTIONS.blocks else "taking turns"
-    return f"{where}; {calls} calls of each, {order}, after 3 warm-up calls"
+    return (f"{where}; {calls} calls of each, {order}, after 3 warm-up calls and at least "
+            f"{WARMUP_SECONDS:g} s of calls")
 
 
 def report(title: str, contenders: list[Contender], timings: dict[str, Timing],

@@ -22,6 +22,11 @@ class Fuser(BaseModel):
     compile: Callable[[Any], Callable[..., Any]]
     functions: frozenset[str]
     dtypes: tuple[dt.DType, ...] = (dt.float32, dt.float64, dt.bool_)
+    # calls a graph runs unfused before its groups are compiled, in a background thread
+    # (0: compiled with the graph, before its first run)
+    warm_calls: int = 0
+    # groups whose result has fewer elements run unfused: a kernel call costs what it saves
+    min_size: int = 0
 
 
 class DeviceSpec(BaseModel):

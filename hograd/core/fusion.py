@@ -102,7 +102,8 @@ def fuse(nodes: Sequence[Node], outputs: Sequence[Var], template_of: Callable[[N
                 and all(v.aval.dtype in fuser.dtypes for v in node.inputs)
                 and template_functions(template) <= fuser.functions)
 
-    fusible = {node.out: node for node in nodes if joins(node)}
+    fusible = {node.out: node for node in nodes
+               if joins(node) and node.out.aval.size >= fuser.min_size}
     folded = {var for node in fusible.values() for var in node.inputs
               if var in fusible and reads[var] == 1 and var not in held
               and var.aval.shape == node.out.aval.shape}

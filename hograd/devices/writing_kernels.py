@@ -91,6 +91,16 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
         block = _summed_block(x, axes, xp, limits)
         if block is not None:
             before, reduced, after = block
+            if axes == (x.ndim - 1,) and reduced <= _SLICED_SUM_LENGTH:
+                # a few trailing elements (a vector's 3 coordinates): added slice by slice
+                target = out if out is not None else xp.empty(
+                    tuple(1 if i in axes else n for i, n in enumerate(x.shape)) if keep_dims
+                    else x.shape[:-1], dtype=x.dtype)
+                flat = xp.reshape(target, x.shape[:-1])
+                xp.copyto(flat, x[..., 0])
+                for k in range(1, reduced):
+                    xp.add(flat, x[..., k], out=flat)
+                return target
             if after == 1:      # trailing axes: (before, reduced) @ ones, a gemv
                 summed = xp.matmul(xp.reshape(x, (before, reduced)), ones(reduced, x.dtype),
                                    out=None if out is None else xp.reshape(out, (before,)))
@@ -167,6 +177,8 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
 
 # a sum over middle axes multiplies by an (n·w, w) matrix: worth it while w is this small
 _MIDDLE_SUM_WIDTH = 16
+# a sum over a last axis this short adds its slices (gemv is slower on so few columns)
+_SLICED_SUM_LENGTH = 4
 
 
 def _summed_block(x, axes: tuple[int, ...], xp, limits: dict):

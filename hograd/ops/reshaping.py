@@ -154,6 +154,8 @@ OPS = [
     OpDef(name="BroadcastTo", inputs=("x",), infer=_broadcast_to_infer, attributes=ShapeAttrs,
           doc="broadcast to shape (-1 keeps a dimension)", forward=linear_jvp("BroadcastTo"),
           roles=("broadcast_to",), rewrites=(moved_fill,),
+          # in a fused group the input is indexed as it broadcasts: no array of the full shape
+          elementwise="x",
           backward=(lambda g, out, x, *, shape: g,),
           checks=checks(sample(x(2, 1), shape=(4, 2, 3)), sample(x(), shape=(2,)))),
     OpDef(name="GetItem", inputs=("x",), infer=_getitem_infer, attributes=IndexAttrs,

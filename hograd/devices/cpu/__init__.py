@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 import math
-import weakref
 
 import numpy as np
 
-from ...core.device import DeviceSpec
+from ...core.device import DeviceSpec, Fuser
 from ...core.hookspecs import hookimpl
 from ..array_kernels import device_kernels
 from ..writing_kernels import writing_kernels
 
+from . import fusion
+
+# with numba installed (hograd[fusion]) arithmetic chains of 4096 elements or more run fused,
+# compiled in the background once a graph has run twice
 DEVICE = DeviceSpec(name="cpu", aliases=("CPU",), present=True,
-                    to_device=np.asarray, to_host=np.asarray)
+                    to_device=np.asarray, to_host=np.asarray,
+                    fuser=Fuser(compile=fusion.numba_compiler, functions=fusion.FUNCTIONS,
+                                warm_calls=2, min_size=4096) if fusion.AVAILABLE else None)
 
 
 @hookimpl
@@ -47,25 +52,25 @@ def _gather_adjoint(g, indices, out=None, *, axis, shape):
     return summed
 
 
-_runs_of: dict[int, tuple] = {}
+_runs_of: dict[bytes, tuple] = {}
 
 
 def _sorted_runs(indices, size: int) -> tuple:
-    """(order sorting the indices, the index of each run, where each run starts). A graph's
-    index constants are read-only and the same array every call, so theirs are kept."""
-    key = id(indices)
-    kept = _runs_of.get(key)
-    if kept is not None and kept[0]() is indices:
-        return kept[1]
+    """(order sorting the indices, the index of each run, where each run starts). A graph
+    gathers by the same indices call after call: the runs are kept by the indices' bytes
+    (hashing 2048 of them costs a seventh of sorting them)."""
+    key = (size, indices.dtype.str, indices.tobytes())
+    runs = _runs_of.get(key)
+    if runs is not None:
+        return runs
     flat = indices.reshape(-1) % size
     order = np.argsort(flat, kind="stable")
     ordered = flat[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     runs = (order, ordered[starts], starts)
-    if not indices.flags.writeable:
-        if len(_runs_of) > 256:
-            _runs_of.clear()
-        _runs_of[key] = (weakref.ref(indices), runs)
+    if len(_runs_of) >= 64:
+        del _runs_of[next(iter(_runs_of))]   # the oldest
+    _runs_of[key] = runs
     return runs
 
 

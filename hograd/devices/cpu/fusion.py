@@ -1,0 +1,113 @@
+"""Fused elementwise groups on the CPU: each group's arithmetic as one loop nest, compiled by
+numba (the optional extra ``hograd[fusion]``).
+
+numpy runs a chain of k arithmetic ops as k passes over memory, each a ufunc call; one compiled
+loop reads the inputs and writes the result once: a 6-op chain over 16,384 float64 values took
+5 µs against numpy's 24 µs into planned buffers. numexpr, the other evaluator we measured, was
+*slower* than numpy on one core (56 µs), and so was numba on transcendental functions (its
+scalar libm tanh: 150 µs against numpy's vectorized 36 µs) — so CPU groups hold arithmetic,
+comparisons, ``where``, ``abs`` and ``sqrt`` (one instruction), and leave exp, tanh, sin, … to
+numpy's kernels. Compiling costs 0.1–0.3 s a group, so the CPU compiles a graph's groups in
+the background after its first call (``Fuser.warm_calls``) and runs it unfused until then.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import itertools
+import math
+
+import numpy as np
+
+from ...core.fusion import FusedExpression
+
+# the functions CPU groups compile (numpy keeps the rest: see above)
+FUNCTIONS = frozenset({"where", "abs", "sqrt"})
+AVAILABLE = importlib.util.find_spec("numba") is not None
+_names = itertools.count()
+
+
+def python_loop(expression: FusedExpression) -> str:
+    """The source of ``fused(in0, in1, …, out)``: a loop nest over ``out`` computing the group
+    element by element, each input indexed as it broadcasts (its shape is fixed by the graph)."""
+    shape = expression.out.shape
+    rank = len(shape)
+    indices = [f"i{d}" for d in range(rank)]
+    float32 = expression.out.dtype.name == "float32" or any(
+        a.dtype.name == "float32" for a in expression.inputs)
+
+    def element(position: int) -> str:
+        aval = expression.inputs[position]
+        if not aval.shape:
+            return f"in{position}[()]"
+        lead = rank - len(aval.shape)
+        # an axis of length 1 broadcasts: always its element 0
+        index = ", ".join("0" if n == 1 and shape[lead + d] != 1 else indices[lead + d]
+                          for d, n in enumerate(aval.shape))
+        return f"in{position}[{index}]"
+
+    def render(node: ast.expr) -> str:
+        if isinstance(node, ast.Name):
+            return element(int(node.id[2:]))
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool):
+                return repr(node.value)
+            # numpy keeps float32 arithmetic with Python numbers in float32 (NEP 50)
+            return f"np.float32({float(node.value)!r})" if float32 else repr(float(node.value))
+        if isinstance(node, ast.BinOp):
+            op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+                  ast.BitAnd: "&", ast.BitOr: "|"}[type(node.op)]
+            return f"({render(node.left)} {op} {render(node.right)})"
+        if isinstance(node, ast.UnaryOp):
+            op = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "not ", ast.Not: "not "}[
+                type(node.op)]
+            return f"({op}{render(node.operand)})"
+        if isinstance(node, ast.Compare):
+            (op,), (right,) = node.ops, node.comparators
+            symbol = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
+                      ast.GtE: ">="}[type(op)]
+            return f"({render(node.left)} {symbol} {render(right)})"
+        if isinstance(node, ast.Call):
+            args = [render(a) for a in node.args]
+            if node.func.id == "where":
+                return f"({args[1]} if {args[0]} else {args[2]})"
+            if node.func.id == "sqrt":
+                return f"np.sqrt({args[0]})"
+            return f"abs({args[0]})"
+        raise ValueError(f"not a CPU-fused expression: {ast.unparse(node)}")
+
+    params = ", ".join(f"in{i}" for i in range(len(expression.inputs)))
+    lines = [f"def fused({params}{', ' if params else ''}out):"]
+    for depth, index in enumerate(indices):
+        lines.append("    " * (depth + 1) + f"for {index} in range(out.shape[{depth}]):")
+    target = f"out[{', '.join(indices)}]" if rank else "out[()]"
+    lines.append("    " * (rank + 1) + f"{target} = {render(expression.tree)}")
+    return "\n".join(lines)
+
+
+def numba_compiler(expression: FusedExpression):
+    """``Fuser.compile`` for the CPU: the group's loop nest, compiled by numba now (for
+    C-contiguous arrays of the group's dtypes), so no call waits for a compiler."""
+    import numba
+    namespace = {"np": np, "math": math}
+    exec(compile(python_loop(expression), f"<hograd fused {next(_names)}>", "exec"),
+         namespace)  # noqa: S102 (generated from a checked expression)
+
+    def array_type(aval, readonly):
+        return numba.types.Array(numba.from_dtype(np.dtype(aval.dtype.name)), len(aval.shape),
+                                 "C", readonly=readonly)
+
+    # inputs typed read-only: the graph's constants are, and a writable array converts
+    signature = numba.void(*[array_type(a, True) for a in expression.inputs],
+                           array_type(expression.out, False))
+    # numpy's error model: x / 0 is inf and 0 / 0 NaN, as numpy gives, not an exception
+    loop = numba.njit(signature, error_model="numpy", nogil=True)(namespace["fused"])
+    shape, dtype = expression.out.shape, expression.out.dtype.name
+
+    def kernel(*arrays, out=None):
+        if out is None:
+            out = np.empty(shape, dtype=dtype)
+        # views (transposes, broadcasts) are copied to the layout the loop was compiled for
+        loop(*[a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays], out)
+        return out
+    return kernel

@@ -287,7 +287,7 @@ def agreement(results: dict[str, Any], contenders: list[Contender], reference: l
 
 # warm-up lasts at least this long per contender: a JIT may compile its next tier in the
 # background (hograd fuses CPU graphs with numba once they have run twice)
-WARMUP_SECONDS = 2.0
+WARMUP_SECONDS = 4.0
 
 
 def warm_up(contender: "Contender", peers: "Peers", calls: int) -> None:

@@ -14,7 +14,8 @@ from hograd import Parameter, Tensor, nn, ops
 from hograd import dtype as mstype
 from hograd.core.device import Fuser
 from hograd.core.executor import Executable
-from hograd.core.fusion import FUNCTIONS, FusedExpression, evaluator, fuse, parse
+from hograd.core.fusion import (FUNCTIONS, FusedExpression, evaluator, fuse, parse,
+                                template_functions)
 from hograd.core.ir import AbstractValue, Graph, Node, Var
 from hograd.core.registry import registry
 from hograd.core.staging import stage
@@ -253,3 +254,41 @@ def test_cuda_rendering_of_derivative_groups_computes_their_value(dtype, tmp_pat
         np.testing.assert_allclose(run_as_cpp(expression, arrays, tmp_path),
                                    evaluator(np)(expression)(*arrays),
                                    rtol=1e-5 if dtype == np.float32 else 1e-13, err_msg=op)
+
+
+# ---- the CPU's numba loops --------------------------------------------------------------------
+from hograd.devices.cpu import fusion as cpu_fusion  # noqa: E402
+
+ARITHMETIC = [op for op in TEMPLATED if op != "Fill"
+              and template_functions(registry().op(op).elementwise) <= cpu_fusion.FUNCTIONS]
+
+
+@pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numba_loops_compute_each_arithmetic_template(dtype):
+    assert {"Add", "Mul", "RealDiv", "Select", "ReLU", "BroadcastTo", "Greater"} <= set(ARITHMETIC)
+    for op in ARITHMETIC:
+        arrays = samples(op, dtype)
+        expression = template_expression(op, avals_of(arrays))
+        got = cpu_fusion.numba_compiler(expression)(*arrays)
+        expected = evaluator(np)(expression)(*arrays)
+        assert got.dtype == expected.dtype, op
+        np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-15,
+                                   err_msg=op)
+
+
+@pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
+def test_numba_loops_broadcast_views_and_scalars():
+    import ast
+    tree = ast.parse("where(in0 > 0, in0 * in1, -in2) / in3", mode="eval").body
+    f64 = mstype.float64
+    expression = FusedExpression(tree, (AbstractValue((3, 4), f64), AbstractValue((1, 4), f64),
+                                        AbstractValue((), f64), AbstractValue((4,), f64)),
+                                 AbstractValue((3, 4), f64), 4)
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((4, 3)).T, rng.standard_normal((1, 4)), np.array(2.0),
+              np.array([1.0, 0.0, -0.0, 2.0])]          # a transposed view; x / ±0
+    got = cpu_fusion.numba_compiler(expression)(*arrays)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.where(arrays[0] > 0, arrays[0] * arrays[1], -arrays[2]) / arrays[3]
+    np.testing.assert_array_equal(got, expected)

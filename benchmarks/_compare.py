@@ -285,9 +285,9 @@ def agreement(results: dict[str, Any], contenders: list[Contender], reference: l
     return differences
 
 
-# warm-up lasts at least this long per contender: a JIT may compile its next tier in the
-# background (hograd fuses CPU graphs with numba once they have run twice)
-WARMUP_SECONDS = 4.0
+# warm-up lasts at least this long per contender, and for hograd until the graphs it fuses in
+# the background (the CPU's numba loops, once a graph has run twice) run fused
+WARMUP_SECONDS = 1.0
 
 
 def warm_up(contender: "Contender", peers: "Peers", calls: int) -> None:
@@ -296,6 +296,10 @@ def warm_up(contender: "Contender", peers: "Peers", calls: int) -> None:
     while done < calls or time.perf_counter() - started < WARMUP_SECONDS:
         peers.settle(contender.framework, contender.call())
         done += 1
+    if contender.framework == "hograd":
+        # its graphs are fused in the background once they have run twice: time them fused
+        from hograd.core.executor import wait_for_fusions
+        wait_for_fusions()
 
 
 def measure(contenders: list[Contender], peers: Peers, calls: int, warmup: int = 3,
@@ -352,8 +356,8 @@ def setting(peers: Peers, calls: int) -> str:
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
         where = f"GPU ({name}), float32"
     order = "in one block each" if OPTIONS.blocks else "taking turns"
-    return (f"{where}; {calls} calls of each, {order}, after 3 warm-up calls and at least "
-            f"{WARMUP_SECONDS:g} s of calls")
+    return (f"{where}; {calls} calls of each, {order}, after 3 warm-up calls, at least "
+            f"{WARMUP_SECONDS:g} s of calls and hograd's background fusion")
 
 
 def report(title: str, contenders: list[Contender], timings: dict[str, Timing],

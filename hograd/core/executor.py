@@ -58,6 +58,7 @@ class Executable:
 
     def _start_fusing(self) -> None:
         self._fusion = threading.Thread(target=self._fuse, name="hograd fusion", daemon=True)
+        _fusing.add(self._fusion)
         self._fusion.start()
 
     def _fuse(self) -> None:
@@ -69,6 +70,7 @@ class Executable:
             return
         if plan.fused:   # a graph without groups keeps its plan and the buffers it holds
             self._plan = plan
+        _fusing.discard(threading.current_thread())
 
     def wait_for_fusion(self, timeout: float | None = None) -> bool:
         """Start fusing now if it has not started, wait for it; whether the fused plan runs."""
@@ -94,6 +96,16 @@ class Executable:
     @property
     def _buffer_sets(self):
         return self._plan.buffer_sets
+
+
+_fusing: set = set()
+
+
+def wait_for_fusions(timeout: float | None = None) -> None:
+    """Wait until the graphs being fused in the background run fused (benchmarks call this
+    after warming up, as one waits for a JIT's compiler)."""
+    for thread in list(_fusing):
+        thread.join(timeout)
 
 
 class _Plan:

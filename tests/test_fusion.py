@@ -292,3 +292,31 @@ def test_numba_loops_broadcast_views_and_scalars():
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = np.where(arrays[0] > 0, arrays[0] * arrays[1], -arrays[2]) / arrays[3]
     np.testing.assert_array_equal(got, expected)
+
+
+def test_a_warm_up_runs_unfused_then_the_graph_is_fused_in_the_background():
+    from hograd.core.executor import wait_for_fusions
+    fuser = Fuser(compile=evaluator(np), functions=frozenset(FUNCTIONS), warm_calls=2)
+    device = registry().device("cpu").model_copy(update={"fuser": fuser})
+    fn, args = workloads()[0]
+    staged = stage(fn, args)
+    executable = Executable(staged.graph, device)
+    x = args[0].asnumpy()
+    expected = -4 * np.sin(x) * np.exp(x)
+    for call in range(1, 4):
+        np.testing.assert_allclose(executable([x])[0], expected, rtol=1e-12, atol=1e-12)
+        if call == 1:
+            assert not executable._plan.fused          # not yet: one call is no steady state
+        wait_for_fusions()
+    assert executable._plan.fused
+
+
+def test_a_graph_without_groups_keeps_its_plan_and_buffers():
+    fuser = Fuser(compile=evaluator(np), functions=frozenset(FUNCTIONS), min_size=10 ** 9,
+                  warm_calls=1)
+    device = registry().device("cpu").model_copy(update={"fuser": fuser})
+    fn, args = workloads()[0]
+    executable = Executable(stage(fn, args).graph, device)
+    executable([args[0].asnumpy()])
+    plan = executable._plan
+    assert not executable.wait_for_fusion() and executable._plan is plan

@@ -320,3 +320,23 @@ def test_a_graph_without_groups_keeps_its_plan_and_buffers():
     executable([args[0].asnumpy()])
     plan = executable._plan
     assert not executable.wait_for_fusion() and executable._plan is plan
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_groups_with_infinite_and_nan_constants(dtype, tmp_path):
+    import ast
+    from hograd.core.fusion import _Substitute
+    tree = ast.parse("where(in0 > 0, in0 * inf_, where(in0 != in0, nan_, -inf_))",
+                     mode="eval").body
+    tree = ast.fix_missing_locations(_Substitute({"in0": ast.Name("in0", ast.Load()),
+                                                  "inf_": np.inf, "nan_": np.nan}).visit(tree))
+    aval = AbstractValue((5,), mstype.from_numpy(np.dtype(dtype)))
+    expression = FusedExpression(tree, (aval,), aval, 4)
+    x = np.array([1.0, -1.0, 0.0, np.nan, 2.0], dtype=dtype)
+    with np.errstate(invalid="ignore"):
+        expected = evaluator(np)(expression)(x)
+    np.testing.assert_array_equal(expected, [np.inf, -np.inf, -np.inf, np.nan, np.inf])
+    if cpu_fusion.AVAILABLE:
+        np.testing.assert_array_equal(cpu_fusion.numba_compiler(expression)(x), expected)
+    if COMPILER is not None:
+        np.testing.assert_array_equal(run_as_cpp(expression, [x], tmp_path), expected)

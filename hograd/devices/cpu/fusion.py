@@ -52,8 +52,10 @@ def python_loop(expression: FusedExpression) -> str:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool):
                 return repr(node.value)
+            value = float(node.value)
+            literal = repr(value) if math.isfinite(value) else f"float({str(value)!r})"
             # numpy keeps float32 arithmetic with Python numbers in float32 (NEP 50)
-            return f"np.float32({float(node.value)!r})" if float32 else repr(float(node.value))
+            return f"np.float32({literal})" if float32 else literal
         if isinstance(node, ast.BinOp):
             op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
                   ast.BitAnd: "&", ast.BitOr: "|"}[type(node.op)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import math
 
 from ...core.fusion import FUNCTIONS, FusedExpression
 
@@ -39,7 +40,12 @@ def c_expression(expression: FusedExpression) -> str:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool):
                 return "true" if node.value else "false"
-            return f"{float(node.value)!r}{literal_suffix}"
+            value = float(node.value)
+            if value != value or value in (math.inf, -math.inf):
+                # C has no literal for them: a division the compiler folds
+                numerator = "0.0" if value != value else ("1.0" if value > 0 else "-1.0")
+                return f"({numerator}{literal_suffix} / 0.0{literal_suffix})"
+            return f"{value!r}{literal_suffix}"
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.Pow):
                 return f"pow({render(node.left)}, {render(node.right)})"

@@ -126,7 +126,7 @@ class _Plan:
                    or (reg.op(node.op).name, device.name) in reg.writing_kernels}
         buffers, self.n_buffers = plan_buffers(
             nodes, graph.outputs, writes_into=lambda node: node.out in writing,
-            keeps_inputs=lambda node: node.out not in fused and reg.op(node.op).effect)
+            keeps_inputs=lambda node: node.out not in fused and _keeps_inputs(reg, node))
         slot = {var: index for index, var in enumerate(graph.inputs)}
         template: list[Any] = [None] * len(graph.inputs)
         for node in graph.nodes:
@@ -152,7 +152,7 @@ class _Plan:
         buffer_bytes = [0] * self.n_buffers
         for node, buffer in zip(nodes, buffers):
             if buffer is not None:
-                self.buffer_shapes[buffer] = node.out.aval.shape
+                self.buffer_shapes[buffer] = (node.out.aval.shape, node.out.aval.dtype.name)
                 buffer_bytes[buffer] = node.out.aval.size * max(node.out.aval.dtype.bits // 8, 1)
         self.keep_buffers = sum(buffer_bytes) <= KEPT_BUFFER_BYTES
         # sets of buffers not in use by a call, each with whether all its buffers exist; a call
@@ -167,7 +167,10 @@ class _Plan:
         if len(arrays) != self.n_inputs:
             raise ValueError(f"compiled graph takes {self.n_inputs} inputs, got {len(arrays)}")
         sets = self.buffer_sets
-        kept, complete = sets.pop() if sets else ([None] * self.n_buffers, False)
+        try:
+            kept, complete = sets.pop()
+        except IndexError:   # none free (another thread may take the last one first)
+            kept, complete = [None] * self.n_buffers, False
         if complete and self.steady is not None:
             outputs = self.steady(arrays, kept)
         else:
@@ -186,13 +189,33 @@ class _Plan:
                 env[out] = kernel(*[env[i] for i in inputs])
             elif kept[buffer] is None:
                 env[out] = result = kernel(*[env[i] for i in inputs])
-                if result.shape == self.buffer_shapes[buffer]:
-                    kept[buffer] = result
+                kept[buffer] = _as_buffer(result, self.buffer_shapes[buffer])
             else:
                 env[out] = kernel(*[env[i] for i in inputs], out=kept[buffer])
             for index in released:
                 env[index] = None
         return [env[i] for i in self.outputs]
+
+
+def _as_buffer(array: Any, aval: tuple) -> Any:
+    """A kernel's first result as the buffer later values of ``aval`` (shape, dtype name) are
+    written into: itself when C-contiguous and writeable, else a C-ordered copy (numpy's
+    elementwise results follow their inputs' layout, and kernels write through reshapes of
+    their ``out``, views only of a C-ordered array); None when it is not of ``aval``."""
+    if tuple(array.shape) != aval[0] or array.dtype.name != aval[1]:
+        return None
+    flags = array.flags
+    return array if flags.c_contiguous and flags.writeable else array.copy(order="C")
+
+
+def _keeps_inputs(reg, node) -> bool:
+    """Whether a node may hold on to its inputs after the call: an effect, or a node running a
+    graph of its own (a Cell with a bprop: ``CellCall``) that holds one (an assignment there
+    stores the outer value in a Parameter)."""
+    if reg.op(node.op).effect:
+        return True
+    return any(isinstance(value, Graph) and any(_keeps_inputs(reg, inner) for inner in value.nodes)
+               for _, value in node.attrs)
 
 
 # graphs up to this many steps get a generated steady-state function; longer ones loop

@@ -27,15 +27,17 @@ _UFUNCS = {"Neg": "negative", "Square": "square", "Exp": "exp", "Log": "log", "S
            "Maximum": "maximum", "Minimum": "minimum", "Atan2": "arctan2"}
 
 
-def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, Callable]:
+def writing_kernels(xp, sequential_sum_limit: dict | None = None,
+                    middle_sums: bool = False) -> dict[str, Callable]:
     """``{op name: kernel taking out=}`` on the array module ``xp`` (numpy or cupy).
 
     A sum over the leading or trailing axes of a contiguous float array is a matrix product
     with a vector of ones: BLAS's gemv is 4–9× faster than numpy's own reduction for the shapes
     derivatives make (a column sum of a (256, 64) batch, the sum over the 3 coordinates of 8192
     pair vectors), and on a GPU cuBLAS beats a generic reduction that leaves most of the chip
-    idle. Over middle axes with few elements after them (a (4, 64, 32, 8) sum over the 32
-    neighbours) it is a product with stacked identity matrices. A product may add in sequence, where numpy adds pairwise, so
+    idle. With ``middle_sums``, a sum over middle axes with few elements after them (a
+    (4, 64, 32, 8) sum over the 32 neighbours) is a product with stacked identity matrices,
+    redone by the plain sum where an inf or NaN met the identities' zeros (inf·0 is NaN). A product may add in sequence, where numpy adds pairwise, so
     ``sequential_sum_limit`` (``{dtype: longest sum}``, unlimited by default) keeps long
     float32 sums on the pairwise path where rounding would grow.
     """
@@ -87,8 +89,12 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
         return matrix
 
     def reduce_sum(x, out=None, *, axis, keep_dims):
+        if out is not None and not out.flags.c_contiguous:
+            # the paths below write through reshapes of out: views only of a C-ordered one
+            out[...] = reduce_sum(x, axis=axis, keep_dims=keep_dims)
+            return out
         axes = normalize_axes(axis, x.ndim)
-        block = _summed_block(x, axes, xp, limits)
+        block = _summed_block(x, axes, xp, limits, middle_sums)
         if block is not None:
             before, reduced, after = block
             if axes == (x.ndim - 1,) and reduced <= _SLICED_SUM_LENGTH:
@@ -97,8 +103,8 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
                     tuple(1 if i in axes else n for i, n in enumerate(x.shape)) if keep_dims
                     else x.shape[:-1], dtype=x.dtype)
                 flat = xp.reshape(target, x.shape[:-1])
-                xp.copyto(flat, x[..., 0])
-                for k in range(1, reduced):
+                flat.fill(0)   # from +0, as numpy's sum: -0.0 + -0.0 sums to 0.0
+                for k in range(reduced):
                     xp.add(flat, x[..., k], out=flat)
                 return target
             if after == 1:      # trailing axes: (before, reduced) @ ones, a gemv
@@ -108,9 +114,14 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
                 summed = xp.matmul(ones(reduced, x.dtype), xp.reshape(x, (reduced, after)),
                                    out=None if out is None else xp.reshape(out, (after,)))
             else:               # middle axes, few elements after them: [I; I; …] sums rows
-                summed = xp.matmul(xp.reshape(x, (before, reduced * after)),
-                                   summing_matrix(reduced, after, x.dtype),
-                                   out=None if out is None else xp.reshape(out, (before, after)))
+                with xp.errstate(invalid="ignore"):
+                    summed = xp.matmul(
+                        xp.reshape(x, (before, reduced * after)),
+                        summing_matrix(reduced, after, x.dtype),
+                        out=None if out is None else xp.reshape(out, (before, after)))
+                if not xp.isfinite(summed).all():
+                    summed[...] = xp.reshape(xp.sum(x, axis=axes, dtype=x.dtype),
+                                             (before, after))
             if out is not None:
                 return out
             shape = (tuple(1 if i in axes else n for i, n in enumerate(x.shape)) if keep_dims
@@ -137,6 +148,9 @@ def writing_kernels(xp, sequential_sum_limit: dict | None = None) -> dict[str, C
         return as_array(xp.matmul(a, b, out=out))
 
     def gather(params, indices, out=None, *, axis):
+        if out is not None and not out.flags.c_contiguous:
+            out[...] = gather(params, indices, axis=axis)   # take writes through a reshape
+            return out
         axis %= params.ndim
         shape = params.shape[:axis] + indices.shape + params.shape[axis + 1:]
         flat = xp.reshape(indices, (-1,))
@@ -181,7 +195,7 @@ _MIDDLE_SUM_WIDTH = 16
 _SLICED_SUM_LENGTH = 4
 
 
-def _summed_block(x, axes: tuple[int, ...], xp, limits: dict):
+def _summed_block(x, axes: tuple[int, ...], xp, limits: dict, middle_sums: bool):
     """``(before, reduced, after)`` element counts when ``axes`` are one run of consecutive
     axes of the contiguous float array ``x`` whose sum a matrix product computes, else None."""
     if not axes or len(axes) == x.ndim or x.dtype not in (xp.float32, xp.float64):
@@ -194,7 +208,7 @@ def _summed_block(x, axes: tuple[int, ...], xp, limits: dict):
     limit = limits.get(xp.dtype(x.dtype).name)
     if not (before and reduced and after) or (limit is not None and reduced > limit):
         return None
-    if before > 1 and after > _MIDDLE_SUM_WIDTH:
+    if before > 1 and after > 1 and (not middle_sums or after > _MIDDLE_SUM_WIDTH):
         return None
     return before, reduced, after
 

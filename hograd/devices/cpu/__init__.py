@@ -83,5 +83,6 @@ NATIVE = {"Erf": _elementwise_from_math(math.erf), "Erfc": _elementwise_from_mat
 def hograd_kernels():
     # numpy adds long sums pairwise; a float32 sum of more than 4096 terms stays with it
     return device_kernels(DEVICE.name, np, NATIVE,
-                          writing_kernels(np, sequential_sum_limit={"float32": 4096})
+                          writing_kernels(np, sequential_sum_limit={"float32": 4096},
+                                          middle_sums=True)
                           | {"GatherAdjoint": _gather_adjoint})

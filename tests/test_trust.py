@@ -14,6 +14,7 @@ import weakref
 import numpy as np
 import pytest
 
+import hograd
 from hograd import Parameter, ParameterTuple, Tensor, context, nn, ops
 from hograd import dtype as mstype
 from hograd.core.errors import ConcreteReadError, OpInputError, PluginError, TracingError
@@ -511,3 +512,31 @@ def test_an_overriding_op_takes_over_its_aliases_and_roles(scratch_registry):
     assert scratch_registry.ops["TensorAdd"] is scratch_registry.ops["Add"]
     assert scratch_registry.role("add") is scratch_registry.ops["Add"]
     assert scratch_registry.ops["Add"].doc == "tuned add"
+
+
+def test_an_assignment_before_a_failing_guard_is_applied_once():
+    # the guard fails on the second call, after the run assigned: the retraced graph runs the
+    # assignment again, so the first run's must not have been applied
+    class Net(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.p = Parameter(Tensor(np.ones(2)), name="p")
+
+        def construct(self, x):
+            ops.assign(self.p, self.p * x)
+            if float(x.sum().asnumpy()) > 0:
+                return x + 1
+            return x - 1
+
+    results = {}
+    for mode in (hograd.PYNATIVE_MODE, hograd.GRAPH_MODE):
+        hograd.set_context(mode=mode)
+        try:
+            net = Net()
+            outputs = [net(Tensor(np.full(2, v))).asnumpy() for v in (2.0, -3.0, 0.5)]
+        finally:
+            hograd.set_context(mode=hograd.PYNATIVE_MODE)
+        results[mode] = (net.p.asnumpy(), outputs)
+    for p, outputs in results.values():
+        np.testing.assert_array_equal(p, np.full(2, -3.0))       # 1 · 2 · (−3) · 0.5
+        np.testing.assert_array_equal(outputs[1], np.full(2, -4.0))

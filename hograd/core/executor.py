@@ -11,7 +11,7 @@ import functools
 import threading
 import warnings
 import weakref
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .buffers import plan_buffers
 from .fusion import fuse
@@ -99,6 +99,19 @@ class Executable:
 
 
 _fusing: set = set()
+_runs = threading.local()
+
+
+def after_run(write: Callable[[], None]) -> None:
+    """Do ``write`` once the graph running now has finished (at once outside a run). A run
+    that fails a guard is retraced and run again: a Parameter assigned before that guard would
+    otherwise be assigned twice (p ← p·x applied to its own result)."""
+    pending = getattr(_runs, "pending", None)
+    if pending is None:
+        write()
+    else:
+        pending.append(write)
+
 
 
 def wait_for_fusions(timeout: float | None = None) -> None:
@@ -166,6 +179,18 @@ class _Plan:
     def __call__(self, arrays: Sequence[Any]) -> list[Any]:
         if len(arrays) != self.n_inputs:
             raise ValueError(f"compiled graph takes {self.n_inputs} inputs, got {len(arrays)}")
+        if getattr(_runs, "pending", None) is not None:   # inside another graph's run
+            return self._run(arrays)
+        _runs.pending = pending = []
+        try:
+            outputs = self._run(arrays)
+        finally:
+            _runs.pending = None
+        for write in pending:
+            write()
+        return outputs
+
+    def _run(self, arrays: Sequence[Any]) -> list[Any]:
         sets = self.buffer_sets
         try:
             kept, complete = sets.pop()

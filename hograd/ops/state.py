@@ -16,6 +16,7 @@ from typing import Any
 from ..core.checkspec import checks, sample, x
 from ..core.dispatch import apply
 from ..core.errors import OpInputError
+from ..core.executor import after_run
 from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from ..core.trace import current_trace
@@ -75,9 +76,10 @@ class Assign:
 
 def _assign_kernel(device):
     def assign_to(value, *, target: AssignTarget):
-        # a trace computes values to record them; the program writes when its graph runs
+        # a trace computes values to record them; the program writes when its graph has run
+        # (not before a guard that may still fail: the retraced graph assigns again)
         if current_trace() is None:
-            target.parameter._data = value
+            after_run(lambda: setattr(target.parameter, "_data", value))
         return value
     return assign_to
 

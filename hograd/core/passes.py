@@ -56,23 +56,49 @@ class _Match:
 
     def __init__(self) -> None:
         self.defining: dict[Var, Node] = {}
-        self.fill_op = role("fill").name
+        self._filled: dict[Var, float | None] = {}
 
     def op(self, var: Var) -> Node | None:
         return self.defining.get(var)
 
     def fill(self, var: Var):
-        node = self.defining.get(var)
-        if node is None or node.op != self.fill_op:
-            return None
-        value = node.attr_dict["value"]
-        return None if isinstance(value, bool) or not node.out.aval.dtype.is_float else value
+        """The one value every element of a float variable holds, if the graph says so ahead of
+        running it: a Fill, or a Constant whose elements are all equal (a traced Python scalar,
+        ``2.0 * x``), so a constant meets a fill in one folding rule."""
+        if var not in self._filled:
+            self._filled[var] = filled_value(self.defining.get(var))
+        return self._filled[var]
 
     def constant(self, var: Var):
         """The (read-only, host) array of a Constant node, or None."""
         node = self.defining.get(var)
         return node.attr_dict["value"].array if node is not None and node.op == "Constant" \
             else None
+
+
+# a Constant is read as a filled value when its elements are all equal; beyond this size the
+# comparison is not worth its time (such constants are data, not factors a rule could fold)
+_UNIFORM_CHECK_LIMIT = 4096
+
+
+def filled_value(node: Node | None):
+    """The value every element of ``node``'s float output is known to hold, or None: a Fill's
+    value, or a Constant's when all its elements are equal (compared with ==, so an array of
+    NaNs is not; a single NaN is, as a Fill of NaN is)."""
+    if node is None or not node.out.aval.dtype.is_float:
+        return None
+    if node.op == role("fill").name:
+        value = node.attr_dict["value"]
+        return None if isinstance(value, bool) else value
+    if node.op != "Constant":
+        return None
+    array = node.attr_dict["value"].array
+    if array.size == 0 or array.size > _UNIFORM_CHECK_LIMIT:
+        return None
+    first = array.flat[0]
+    if array.size > 1 and not (array == first).all():
+        return None
+    return float(first)
 
 
 def _inferred(ops, op: str, inputs: tuple, attrs: tuple):

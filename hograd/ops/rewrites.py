@@ -2,7 +2,8 @@
 (``OpDef(rewrites=...)``); the simplifier (core/passes.py) applies them to every derived graph.
 
 A rewrite ``rule(m, node)`` sees a node whose inputs are already simplified, through ``m``:
-``m.fill(v)`` is the scalar a float variable is filled with (a Fill node) or None,
+``m.fill(v)`` is the scalar a float variable is filled with (a Fill node, or a Constant whose
+elements are all equal) or None,
 ``m.constant(v)`` the array of a Constant node or None, ``m.op(v)`` the node that defined it.
 It answers with an existing variable to use instead, a replacement ``(op, inputs, attrs)`` —
 whose inputs may themselves be replacements, for the few new nodes it needs — or None. A rule
@@ -81,6 +82,17 @@ def moved_fill(m, node):
     """A filled value reshaped, broadcast, cast or averaged is still filled with it."""
     value = m.fill(node.inputs[0])
     return _filled(node, value) if value is not None and node.out.aval.dtype.is_float else None
+
+
+def filled_like(value: float):
+    """ZerosLike(x) → a Fill of 0, OnesLike(x) → of 1: the same elements in x's shape and dtype,
+    without reading x (which dead-code elimination may then drop)."""
+    def rule(m, node):
+        aval = node.out.aval
+        typed = {"float": float, "int": int, "bool": bool}[aval.dtype.category](value)
+        return (role("fill").name, (), (("dtype", aval.dtype), ("shape", aval.shape),
+                                        ("value", typed)))
+    return rule
 
 
 def summed_fill(m, node):

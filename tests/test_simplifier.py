@@ -1,6 +1,6 @@
-"""The simplifier's folding of known values: constants meet fills and ``zeros_like``/``ones_like``
-no longer read their input. Each rewrite is shown in the graph and proven on numbers, special
-values included."""
+"""The simplifier's folding of known values: constants meet fills, ``zeros_like``/``ones_like``
+no longer read their input, and a matrix product with a filled matrix is a sum. Each rewrite
+is shown in the graph and proven on numbers, special values included."""
 import numpy as np
 import pytest
 import torch
@@ -59,3 +59,83 @@ def test_weighted_reductions_differentiate_through_their_ones_to_third_order():
     want = torch.func.jacfwd(torch.func.hessian(t_fn))(torch.tensor(x)).numpy()
     got = run(hograd.jacfwd(hograd.hessian(h_fn)), x)
     np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
+
+
+# ---- matrix products with a filled matrix --------------------------------------------------------
+def test_a_product_with_a_constant_of_equal_elements_is_a_sum():
+    def product(x):
+        return ops.matmul(x, Tensor(np.full((3, 2), 0.5))) + Tensor(np.zeros((2,)))
+
+    assert "MatMul" not in graph_ops(product, np.ones((4, 3)))
+    x = RNG.standard_normal((4, 3))
+    np.testing.assert_allclose(run(product, x), x @ np.full((3, 2), 0.5), rtol=1e-15)
+
+
+@pytest.mark.parametrize("transpose_a", [False, True])
+@pytest.mark.parametrize("transpose_b", [False, True])
+@pytest.mark.parametrize("filled_side", ["a", "b"])
+@pytest.mark.parametrize("value", [1.0, -2.5])
+def test_a_product_with_a_filled_matrix_is_a_broadcast_sum(transpose_a, transpose_b,
+                                                           filled_side, value):
+    a = RNG.standard_normal((3, 4) if transpose_a else (4, 3))
+    b = RNG.standard_normal((5, 3) if transpose_b else (3, 5))
+    if filled_side == "a":
+        a = np.full(a.shape, value)
+    else:
+        b = np.full(b.shape, value)
+    filled = a if filled_side == "a" else b
+
+    def product(x):
+        constant = Tensor(filled)       # made while tracing: a Constant of the graph
+        pair = (constant, x) if filled_side == "a" else (x, constant)
+        return ops.matmul(*pair, transpose_a=transpose_a, transpose_b=transpose_b)
+
+    other = b if filled_side == "a" else a
+    assert "MatMul" not in graph_ops(product, other)
+    assert "ReduceSum" in graph_ops(product, other)
+    want = (a.T if transpose_a else a) @ (b.T if transpose_b else b)
+    np.testing.assert_allclose(run(product, other), want, rtol=1e-14, atol=1e-14)
+
+
+def test_a_product_with_zeros_is_a_symbolic_zero():
+    def product(x):
+        return ops.matmul(x, ops.zeros_like(x), transpose_b=True)
+
+    assert graph_ops(product, np.ones((2, 3))) == ["Fill"]
+    np.testing.assert_array_equal(run(product, RNG.standard_normal((2, 3))), np.zeros((2, 2)))
+
+
+def test_a_batched_product_with_ones_broadcasts_its_batch_axes():
+    ones = np.ones((6, 1, 2, 4))
+
+    def product(x):
+        return ops.batch_matmul(Tensor(ones), x, transpose_a=True)
+
+    x = RNG.standard_normal((3, 2, 5))
+    assert graph_ops(product, x) == ["ReduceSum", "BroadcastTo"]
+    got = run(product, x)
+    assert got.shape == (6, 3, 4, 5)
+    np.testing.assert_allclose(got, np.swapaxes(ones, -1, -2) @ x, rtol=1e-15)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul")
+def test_a_sum_by_ones_keeps_infinities_and_nans_as_the_product_does():
+    x = np.array([[1.0, np.inf, 2.0], [np.nan, 1.0, 0.0], [np.inf, -np.inf, 1.0]])
+
+    def product(a):
+        return ops.matmul(a, Tensor(np.ones((3, 2))))
+
+    np.testing.assert_array_equal(run(product, x), x @ np.ones((3, 2)))   # inf, nan, nan
+
+
+def test_the_weights_gradient_under_a_sens_of_ones_takes_no_matrix_product(mode):
+    w = RNG.standard_normal((3, 2))
+    x = RNG.standard_normal((5, 3))
+
+    def loss(weights, data):
+        return ops.matmul(data, weights)          # summed: the sens is ones
+
+    gradient = hograd.grad(loss)                  # xᵀ·ones: the column sums of x
+    assert "MatMul" not in graph_ops(gradient, w, x)
+    np.testing.assert_allclose(run(gradient, w, x), np.repeat(x.sum(0)[:, None], 2, axis=1),
+                               rtol=1e-14)

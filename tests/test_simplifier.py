@@ -31,11 +31,23 @@ def test_a_traced_constant_folds_with_a_fill():
 
 
 def test_a_constant_of_equal_elements_is_read_as_filled():
-    def shifted(x):
-        return (x + Tensor(np.zeros(3))) * Tensor(np.ones(3))
+    def scaled(x):
+        return (x * Tensor(np.ones(3))) * (Tensor(np.full(3, 0.5)) * 2.0)
 
-    assert graph_ops(shifted, np.zeros(3)) == []
-    np.testing.assert_array_equal(run(shifted, np.arange(3.0)), [0.0, 1.0, 2.0])
+    assert graph_ops(scaled, np.zeros(3)) == []                 # x·1·(0.5·2) is x
+    np.testing.assert_array_equal(run(scaled, np.arange(3.0)), [0.0, 1.0, 2.0])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply")
+def test_a_users_product_with_a_constant_zero_keeps_ieee_nan(mode):
+    """Only a Fill of 0 is a symbolic zero; ``x * 0.0`` in a user's function is NaN at x = inf
+    in GRAPH_MODE as in PYNATIVE_MODE."""
+    def product(x):
+        return x * 0.0
+
+    assert graph_ops(product, np.ones(3)) == ["Constant", "Mul"]
+    np.testing.assert_array_equal(run(hograd.jit(product) if mode == "graph" else product,
+                                      np.array([1.0, np.inf, np.nan])), [0.0, np.nan, np.nan])
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in sin")   # sin(inf), traced

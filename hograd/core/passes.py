@@ -64,9 +64,16 @@ class _Match:
     def fill(self, var: Var):
         """The one value every element of a float variable holds, if the graph says so ahead of
         running it: a Fill, or a Constant whose elements are all equal (a traced Python scalar,
-        ``2.0 * x``), so a constant meets a fill in one folding rule."""
+        ``2.0 * x``), so a constant meets a fill in one folding rule. A zero is read only from
+        a Fill: a Fill of 0 is a symbolic zero (0·x is 0 whatever x holds, as the transformers
+        treat a zero cotangent), while a user's ``x * 0.0`` keeps IEEE's NaN at x = inf, as
+        PyNative mode computes it."""
         if var not in self._filled:
-            self._filled[var] = filled_value(self.defining.get(var))
+            node = self.defining.get(var)
+            value = filled_value(node)
+            if value == 0 and node.op == "Constant":
+                value = None
+            self._filled[var] = value
         return self._filled[var]
 
     def constant(self, var: Var):

@@ -193,7 +193,7 @@ def _run(fn, primals: list, extras: list, seeds, read, kind,
             inner = [builder.new_input(t.aval, None, t._device) for t in tensors]
             closed: ClosedGraph = builder.finish(
                 (build if primals_wanted else build_read_only)(inner, box))
-        graph = simplify(closed.graph)
+        graph = simplify(closed.graph, collect=False)
         return compile_graph(graph, device), closed.captured, graph.outputs, box[0]
 
     def run(variant):
@@ -220,7 +220,7 @@ def taylor_graph(fn: Callable, primals: Any, order: int):
                             seeds + [Series.of_constant(t) for t in forward.captured])
         closed = builder.finish([s.primal for s in outputs] +
                                 [_nth_derivative(s, order) for s in outputs])
-    return simplify(closed.graph)
+    return simplify(closed.graph, collect=False)
 
 
 def _forward(fn, primals: list) -> tuple[ClosedGraph, Any]:

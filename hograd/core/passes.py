@@ -1,6 +1,7 @@
 """Graph passes: graph in, new graph out. Each keeps the inputs and what the outputs compute."""
 from __future__ import annotations
 
+from .canonical import collect_terms, filled_value, value_key
 from .errors import HogradError
 from .ir import Graph, Node, Var
 from .registry import registry
@@ -20,13 +21,6 @@ def dead_code_elimination(graph: Graph) -> Graph:
     return Graph(graph.inputs, tuple(kept), graph.outputs)
 
 
-def _exact(attrs: tuple) -> tuple:
-    """Attributes keyed by what changes results: floats by their bits (0.0 == -0.0, but 1 / x
-    tells them apart; a NaN equals itself here)."""
-    return tuple((name, ("float", value.hex()) if isinstance(value, float) else value)
-                 for name, value in attrs)
-
-
 def common_subexpression_elimination(graph: Graph) -> Graph:
     """Merge nodes that apply the same op to the same inputs with the same attributes."""
     ops = registry().ops
@@ -36,8 +30,7 @@ def common_subexpression_elimination(graph: Graph) -> Graph:
     for node in graph.nodes:
         inputs = tuple(renamed.get(v, v) for v in node.inputs)
         # a·b and b·a are one value: commutative ops are keyed by their inputs in a fixed order
-        keyed = tuple(sorted(inputs, key=lambda v: v.id)) if ops[node.op].commutative else inputs
-        key = (node.op, keyed, _exact(node.attrs))
+        key = value_key(node.op, inputs, node.attrs, ops[node.op].commutative)
         if not ops[node.op].effect:
             earlier = seen.get(key)
             if earlier is not None:
@@ -57,16 +50,25 @@ class _Match:
     def __init__(self) -> None:
         self.defining: dict[Var, Node] = {}
         self.fill_op = role("fill").name
+        self._filled: dict[Var, float | None] = {}
 
     def op(self, var: Var) -> Node | None:
         return self.defining.get(var)
 
     def fill(self, var: Var):
-        node = self.defining.get(var)
-        if node is None or node.op != self.fill_op:
-            return None
-        value = node.attr_dict["value"]
-        return None if isinstance(value, bool) or not node.out.aval.dtype.is_float else value
+        """The one value every element of a float variable holds, if the graph says so ahead of
+        running it: a Fill, or a Constant whose elements are all equal (a traced Python scalar,
+        ``2.0 * x``), so a constant meets a fill in one folding rule. A zero is read only from
+        a Fill: a Fill of 0 is a symbolic zero (0·x is 0 whatever x holds, as the transformers
+        treat a zero cotangent), while a user's ``x * 0.0`` keeps IEEE's NaN at x = inf, as
+        PyNative mode computes it."""
+        if var not in self._filled:
+            node = self.defining.get(var)
+            value = filled_value(node, self.fill_op)
+            if value == 0 and node.op == "Constant":
+                value = None
+            self._filled[var] = value
+        return self._filled[var]
 
     def constant(self, var: Var):
         """The (read-only, host) array of a Constant node, or None."""
@@ -140,7 +142,20 @@ def algebraic_simplification(graph: Graph) -> Graph:
     return Graph(graph.inputs, tuple(nodes), outputs)
 
 
-def simplify(graph: Graph) -> Graph:
-    """The passes every derived graph goes through: algebra, CSE, then dead-code elimination."""
-    graph = algebraic_simplification(dead_code_elimination(graph))
-    return dead_code_elimination(common_subexpression_elimination(graph))
+def simplify(graph: Graph, collect: bool = True) -> Graph:
+    """The passes every graph goes through: the ops' rewrites, CSE, then dead-code elimination.
+
+    With ``collect`` (the transformers' derivative graphs, whose zeros are symbolic) the sums
+    of products are also collected (core/canonical.py), between CSE (so that alike terms are
+    one value) and a second round of the rewrites (for what that folded: a sum that cancelled
+    is a fill). Not in a user's own graph (a compiled Cell's): collecting cancels ``x - x`` to
+    0 where IEEE gives NaN (x = ±inf), and GRAPH_MODE must compute what PYNATIVE_MODE computes.
+    Not in Taylor mode's graphs either: its rules write each coefficient as one collected sum
+    already (measured: no node fewer from order 4 on, for twice the first call's time)."""
+    graph = common_subexpression_elimination(algebraic_simplification(
+        dead_code_elimination(graph)))
+    if collect:
+        collected = collect_terms(graph)
+        if collected is not graph:
+            graph = common_subexpression_elimination(algebraic_simplification(collected))
+    return dead_code_elimination(graph)

@@ -19,7 +19,9 @@ def stage_with_structure(fn: Callable, leaves: Sequence[Any], structure: Any
         result = fn(*unflatten(structure, inner))
         out_leaves, out_structure = flatten(result)
         closed = trace.finish(out_leaves)
-    simplified = ClosedGraph(simplify(closed.graph), closed.captured, closed.n_explicit)
+    # a user's function: its derivatives inside were simplified as they were derived
+    simplified = ClosedGraph(simplify(closed.graph, collect=False), closed.captured,
+                             closed.n_explicit)
     return simplified, out_structure
 
 

@@ -114,7 +114,7 @@ class Cell(StateVersioned):
                 raise TracingError(f"{type(self).__name__} has a bprop, so construct must return "
                                    f"a Tensor or a tuple of Tensors, not {type(result).__name__}")
             closed = trace.finish(out_leaves)
-        graph = simplify(closed.graph)
+        graph = simplify(closed.graph, collect=False)
         node = apply("CellCall", (*args, *closed.captured),
                      {"graph": graph, "cell": self, "n_args": len(args),
                       "out_structure": out_structure})

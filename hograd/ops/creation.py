@@ -10,6 +10,7 @@ from ..core.errors import OpInputError
 from ..core.ir import AbstractValue
 from ..core.opdef import DTypeAttr, OpDef, StrictAttrs
 from .reshaping import _as_int_tuple
+from .rewrites import filled_like
 
 
 class FillAttrs(StrictAttrs):
@@ -32,10 +33,11 @@ OPS = [
           checks=checks(sample(dtype="float64", shape=(2, 3), value=1.5), derivative="none",
                         reason="Fill has no tensor inputs: there is nothing to differentiate")),
     OpDef(name="ZerosLike", inputs=("x",), infer=lambda x: x, backward=(None,),
-          roles=("zeros_like",),
+          roles=("zeros_like",), rewrites=(filled_like(0),),
           doc="zeros of x's shape and dtype",
           checks=checks(sample(x(2, 3)), sample(x()))),
     OpDef(name="OnesLike", inputs=("x",), infer=lambda x: x, backward=(None,),
+          rewrites=(filled_like(1),),
           doc="ones of x's shape and dtype",
           checks=checks(sample(x(2, 3)), sample(x()))),
 ]

@@ -10,7 +10,8 @@ from ..core.ir import AbstractValue
 from ..core.opdef import OpDef, StrictAttrs
 from .call import F
 from .families import broadcast_shapes, multilinear_jvp, same_dtype
-from .rewrites import outer_product, product_with_identity, row_scaling_onto_the_weights
+from .rewrites import (outer_product, product_with_filled, product_with_identity,
+                       row_scaling_onto_the_weights)
 
 
 class MatMulAttrs(StrictAttrs):
@@ -139,7 +140,8 @@ OPS = [
     OpDef(name="MatMul", inputs=("a", "b"), infer=_matmul_infer, attributes=MatMulAttrs,
           backward=_product_grads("matmul"), forward=multilinear_jvp("MatMul"),
           functional="matmul",
-          rewrites=(product_with_identity, outer_product, row_scaling_onto_the_weights),
+          rewrites=(product_with_filled, product_with_identity, outer_product,
+                    row_scaling_onto_the_weights),
           doc="matrix product op(a) @ op(b), op transposing when transpose_a/transpose_b",
           checks=checks(sample(x(2, 3), x(3, 4)), sample(x(3, 2), x(3, 4), transpose_a=True),
                         sample(x(2, 3), x(4, 3), transpose_b=True),
@@ -147,7 +149,8 @@ OPS = [
     OpDef(name="BatchMatMul", inputs=("a", "b"), infer=_batch_matmul_infer,
           attributes=MatMulAttrs, backward=_product_grads("batch_matmul"),
           forward=multilinear_jvp("BatchMatMul"),
-          functional="batch_matmul", rewrites=(product_with_identity, outer_product),
+          functional="batch_matmul",
+          rewrites=(product_with_filled, product_with_identity, outer_product),
           doc="matrix products over the last two axes, batch axes broadcast",
           checks=checks(sample(x(2, 2, 3), x(3, 4)),
                         sample(x(1, 3, 2), x(2, 4, 3), transpose_a=True, transpose_b=True))),

@@ -2,7 +2,8 @@
 (``OpDef(rewrites=...)``); the simplifier (core/passes.py) applies them to every derived graph.
 
 A rewrite ``rule(m, node)`` sees a node whose inputs are already simplified, through ``m``:
-``m.fill(v)`` is the scalar a float variable is filled with (a Fill node) or None,
+``m.fill(v)`` is the scalar a float variable is filled with (a Fill node, or a Constant whose
+elements are all equal) or None,
 ``m.constant(v)`` the array of a Constant node or None, ``m.op(v)`` the node that defined it.
 It answers with an existing variable to use instead, a replacement ``(op, inputs, attrs)`` —
 whose inputs may themselves be replacements, for the few new nodes it needs — or None. A rule
@@ -25,6 +26,12 @@ def _filled(node: Node, value: float) -> tuple:
     aval = node.out.aval
     return (role("fill").name, (), (("dtype", aval.dtype), ("shape", aval.shape),
                                     ("value", float(value))))
+
+
+def _scalar(node: Node, value: float) -> tuple:
+    """A factor that broadcasts: a Constant of shape () in the node's dtype, as a traced Python
+    scalar is (folded into the compiled graph's slots, not filled on every run)."""
+    return _constant_node(np.asarray(value, dtype=node.out.aval.dtype.numpy))
 
 
 def _keep(var: Var, node: Node):
@@ -83,6 +90,17 @@ def moved_fill(m, node):
     return _filled(node, value) if value is not None and node.out.aval.dtype.is_float else None
 
 
+def filled_like(value: float):
+    """ZerosLike(x) → a Fill of 0, OnesLike(x) → of 1: the same elements in x's shape and dtype,
+    without reading x (which dead-code elimination may then drop)."""
+    def rule(m, node):
+        aval = node.out.aval
+        typed = {"float": float, "int": int, "bool": bool}[aval.dtype.category](value)
+        return (role("fill").name, (), (("dtype", aval.dtype), ("shape", aval.shape),
+                                        ("value", typed)))
+    return rule
+
+
 def summed_fill(m, node):
     """A filled value summed over axes is filled with it times the count summed."""
     value = m.fill(node.inputs[0])
@@ -137,10 +155,44 @@ def product_with_identity(m, node):
     return _swap_last_two(kept) if transposed else _keep(kept, node)
 
 
-def _as_matrix(var: Var, shape: tuple) -> Var | tuple:
+def product_with_filled(m, node):
+    """op(a)·C → the sums of op(a)'s rows, times c, broadcast over C's columns (and C·op(b) →
+    the sums of op(b)'s columns, broadcast over C's rows) when C is filled with c: every
+    element of such a product is c times one row or column sum, so one reduction replaces the
+    matrix product (a cotangent of ones meets the weights' gradient this way). A product with
+    zeros is a symbolic zero, as ``0·x`` is."""
+    a, b = node.inputs
+    attrs = node.attr_dict
+    out_shape = node.out.aval.shape
+    rows, cols = out_shape[-2:]
+    # (filled, other, the axis of other summed, the last two axes its sums must have)
+    for filled, other, axis, last_two in (
+            (b, a, -2 if attrs["transpose_a"] else -1, (rows, 1)),
+            (a, b, -1 if attrs["transpose_b"] else -2, (1, cols))):
+        value = m.fill(filled)
+        if value is None:
+            continue
+        if value == 0:
+            return _filled(node, 0.0)
+        axis += other.aval.ndim
+        # over an inner dimension of 1 each sum is one element: the operand itself
+        sums = other if other.aval.shape[axis] == 1 else \
+            (role("reduce_sum").name, (other,), (("axis", (axis,)), ("keep_dims", True)))
+        shape = tuple(1 if i == axis else size for i, size in enumerate(other.aval.shape))
+        if shape[-2:] != last_two:  # a transposed operand: its sums lie along the other axis
+            sums = _as_matrix(sums, shape[:-2] + last_two)
+            shape = shape[:-2] + last_two
+        if value != 1:
+            sums = (role("multiply").name, (sums, _scalar(node, value)), ())
+        return sums if shape == out_shape else \
+            (role("broadcast_to").name, (sums,), (("shape", out_shape),))
+    return None
+
+
+def _as_matrix(var: Var | tuple, shape: tuple) -> Var | tuple:
     """``var`` (one axis of its last two has length 1) reshaped to ``shape``: the same elements
     in the same order, so a view, not a copy."""
-    if tuple(var.aval.shape) == shape:
+    if isinstance(var, Var) and tuple(var.aval.shape) == shape:
         return var
     return (role("reshape").name, (var,), (("shape", shape),))
 

@@ -172,9 +172,8 @@ class _Plan:
         # takes one (or starts an empty one, its buffers made by the kernels' first results),
         # so concurrent calls never share one
         self.buffer_sets: list[tuple[list[Any], bool]] = []
-        self.steady = (_steady_function(self.steps, self.n_inputs, template, self.outputs,
-                                        self.n_buffers)
-                       if len(self.steps) <= _GENERATED_STEPS else None)
+        # generated for the second call (a first call is often the only one)
+        self.steady = None
 
     def __call__(self, arrays: Sequence[Any]) -> list[Any]:
         if len(arrays) != self.n_inputs:
@@ -196,7 +195,10 @@ class _Plan:
             kept, complete = sets.pop()
         except IndexError:   # none free (another thread may take the last one first)
             kept, complete = [None] * self.n_buffers, False
-        if complete and self.steady is not None:
+        if complete and len(self.steps) <= _GENERATED_STEPS:
+            if self.steady is None:
+                self.steady = _steady_function(self.steps, self.n_inputs, self.template,
+                                               self.outputs, self.n_buffers)
             outputs = self.steady(arrays, kept)
         else:
             outputs = self._run_seeding(arrays, kept)

@@ -57,20 +57,24 @@ class Executable:
         return self._plan(arrays)
 
     def _start_fusing(self) -> None:
-        self._fusion = threading.Thread(target=self._fuse, name="hograd fusion", daemon=True)
-        _fusing.add(self._fusion)
+        with _fusion_lock:   # two threads ending the warm-up together start one fusion
+            if self._fusion != "waiting":
+                return
+            self._fusion = threading.Thread(target=self._fuse, name="hograd fusion",
+                                            daemon=True)
+            _fusing.add(self._fusion)
         self._fusion.start()
 
     def _fuse(self) -> None:
         try:
             plan = _Plan(self.graph, self.device, self._nodes, self.device.fuser)
+            if plan.fused:   # a graph without groups keeps its plan and the buffers it holds
+                self._plan = plan
         except Exception as err:  # a group the fuser cannot compile: keep running unfused
             warnings.warn(f"device {self.device.name}: fusing a graph failed, it runs unfused "
                           f"({type(err).__name__}: {err})", RuntimeWarning, stacklevel=1)
-            return
-        if plan.fused:   # a graph without groups keeps its plan and the buffers it holds
-            self._plan = plan
-        _fusing.discard(threading.current_thread())
+        finally:
+            _fusing.discard(threading.current_thread())
 
     def wait_for_fusion(self, timeout: float | None = None) -> bool:
         """Start fusing now if it has not started, wait for it; whether the fused plan runs."""
@@ -99,6 +103,7 @@ class Executable:
 
 
 _fusing: set = set()
+_fusion_lock = threading.Lock()
 _runs = threading.local()
 
 
@@ -295,9 +300,11 @@ def _compiled_group(device, expression):
     key = (device.fuser.compile, expression.text, expression.inputs, expression.out)
     kernel = _groups.get(key)
     if kernel is None:
-        kernel = _groups[key] = device.fuser.compile(expression)
-        if len(_groups) > _KEPT_GROUPS:
-            del _groups[next(iter(_groups))]   # the oldest compiled
+        kernel = device.fuser.compile(expression)
+        with _fusion_lock:   # fusion threads of several graphs meet here
+            _groups[key] = kernel
+            if len(_groups) > _KEPT_GROUPS:
+                del _groups[next(iter(_groups))]   # the oldest compiled
     return kernel
 
 

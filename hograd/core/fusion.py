@@ -48,6 +48,11 @@ class FusedExpression:
         return {node.func.id for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
 
 
+# the operators of the fusion language (& | ~ on booleans); a comparison compares two values
+_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.BitAnd, ast.BitOr, ast.USub,
+              ast.UAdd, ast.Invert, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+
+
 @functools.lru_cache(maxsize=None)
 def parse(template: str) -> ast.expr:
     """An op's ``elementwise`` template as a checked expression tree."""
@@ -59,11 +64,66 @@ def parse(template: str) -> ast.expr:
                 raise ValueError(f"elementwise expression {template!r}: {ast.unparse(node)} is "
                                  f"not a function of the fusion language "
                                  f"({', '.join(sorted(FUNCTIONS))})")
+        elif isinstance(node, (ast.operator, ast.unaryop, ast.cmpop)):
+            if not isinstance(node, _OPERATORS):
+                raise ValueError(f"elementwise expression {template!r}: the operator "
+                                 f"{type(node).__name__} is not in the fusion language")
+        elif isinstance(node, ast.Compare) and len(node.ops) != 1:
+            raise ValueError(f"elementwise expression {template!r}: a chained comparison is "
+                             f"not in the fusion language")
         elif not isinstance(node, (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare,
-                                   ast.Load, ast.operator, ast.unaryop, ast.cmpop)):
+                                   ast.Load)):
             raise ValueError(f"elementwise expression {template!r}: {type(node).__name__} is "
                              f"not in the fusion language")
     return tree
+
+
+def constant_dtypes(expression: "FusedExpression") -> dict[int, str]:
+    """The dtype name each number of the expression takes, by ``id`` of its node: that of the
+    value it meets (a Python number meets a float32 array in float32, as numpy computes it),
+    so a float64 group that compares a float32 input keeps its own numbers float64."""
+    names = {f"in{i}": aval.dtype.name for i, aval in enumerate(expression.inputs)}
+    found: dict[int, str] = {}
+
+    def dtype_of(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return names[node.id]
+        if isinstance(node, ast.Constant):
+            return None
+        if isinstance(node, ast.Compare):
+            return "bool"
+        if isinstance(node, ast.BinOp):
+            return dtype_of(node.left) or dtype_of(node.right)
+        if isinstance(node, ast.UnaryOp):
+            return dtype_of(node.operand)
+        arguments = node.args[1:] if node.func.id == "where" else node.args
+        return next((d for d in map(dtype_of, arguments) if d is not None), None)
+
+    def assign(node: ast.expr, context: str) -> None:
+        if isinstance(node, ast.Constant):
+            found[id(node)] = context
+            return
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            inner = next((d for d in map(dtype_of, operands) if d is not None), context)
+            for operand in operands:
+                assign(operand, inner)
+            return
+        if isinstance(node, ast.Call) and node.func.id == "where":
+            assign(node.args[0], "bool")
+            inner = dtype_of(node) or context
+            for argument in node.args[1:]:
+                assign(argument, inner)
+            return
+        inner = dtype_of(node) or context
+        children = (node.args if isinstance(node, ast.Call) else
+                    [node.operand] if isinstance(node, ast.UnaryOp) else
+                    [node.left, node.right] if isinstance(node, ast.BinOp) else [])
+        for child in children:
+            assign(child, inner)
+
+    assign(expression.tree, expression.out.dtype.name)
+    return found
 
 
 def template_functions(template: str) -> set[str]:

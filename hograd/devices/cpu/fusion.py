@@ -8,7 +8,8 @@ loop reads the inputs and writes the result once: a 6-op chain over 16,384 float
 scalar libm tanh: 150 µs against numpy's vectorized 36 µs) — so CPU groups hold arithmetic,
 comparisons, ``where``, ``abs`` and ``sqrt`` (one instruction), and leave exp, tanh, sin, … to
 numpy's kernels. Compiling costs 0.1–0.3 s a group, so the CPU compiles a graph's groups in
-the background after its first call (``Fuser.warm_calls``) and runs it unfused until then.
+a background thread once the graph has run twice (``Fuser.warm_calls``), and runs it unfused
+until they are ready.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import math
 
 import numpy as np
 
-from ...core.fusion import FusedExpression
+from ...core.fusion import FusedExpression, constant_dtypes
 
 # the functions CPU groups compile (numpy keeps the rest: see above)
 FUNCTIONS = frozenset({"where", "abs", "sqrt"})
@@ -33,8 +34,7 @@ def python_loop(expression: FusedExpression) -> str:
     shape = expression.out.shape
     rank = len(shape)
     indices = [f"i{d}" for d in range(rank)]
-    float32 = expression.out.dtype.name == "float32" or any(
-        a.dtype.name == "float32" for a in expression.inputs)
+    number_dtypes = constant_dtypes(expression)
 
     def element(position: int) -> str:
         aval = expression.inputs[position]
@@ -55,7 +55,8 @@ def python_loop(expression: FusedExpression) -> str:
             value = float(node.value)
             literal = repr(value) if math.isfinite(value) else f"float({str(value)!r})"
             # numpy keeps float32 arithmetic with Python numbers in float32 (NEP 50)
-            return f"np.float32({literal})" if float32 else literal
+            return (f"np.float32({literal})" if number_dtypes[id(node)] == "float32"
+                    else literal)
         if isinstance(node, ast.BinOp):
             op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
                   ast.BitAnd: "&", ast.BitOr: "|"}[type(node.op)]

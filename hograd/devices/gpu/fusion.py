@@ -11,7 +11,7 @@ import ast
 import hashlib
 import math
 
-from ...core.fusion import FUNCTIONS, FusedExpression
+from ...core.fusion import FUNCTIONS, FusedExpression, constant_dtypes
 
 # the fusion language's functions in CUDA's math library (overloaded for float and double)
 CUDA_FUNCTIONS = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin",
@@ -28,11 +28,9 @@ _C_TYPES = {"float32": "float", "float64": "double", "bool": "bool"}
 
 
 def c_expression(expression: FusedExpression) -> str:
-    """The group's value as one C/CUDA expression of ``in0``, ``in1``, …; number literals take
-    the group's float type, so float32 groups compute in float32 as numpy does."""
-    floats = [a.dtype.name for a in expression.inputs + (expression.out,)
-              if a.dtype.name in ("float32", "float64")]
-    literal_suffix = "f" if floats and floats[0] == "float32" else ""
+    """The group's value as one C/CUDA expression of ``in0``, ``in1``, …; a number literal takes
+    the type of the value it meets, so float32 arithmetic stays float32 as in numpy."""
+    number_dtypes = constant_dtypes(expression)
 
     def render(node: ast.expr) -> str:
         if isinstance(node, ast.Name):
@@ -40,6 +38,7 @@ def c_expression(expression: FusedExpression) -> str:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool):
                 return "true" if node.value else "false"
+            literal_suffix = "f" if number_dtypes[id(node)] == "float32" else ""
             value = float(node.value)
             if value != value or value in (math.inf, -math.inf):
                 # C has no literal for them: a division the compiler folds

@@ -118,6 +118,15 @@ class VariantCache:
 
     def call(self, key: Hashable, run: Callable[[Any], Any], build: Callable[[], Any]) -> Any:
         variants = self._variants.get(key)
+        tried = None
+        if variants and variants[0][1].holds():
+            # the steady call: the variant that held last holds still (a guard may yet fail)
+            self._variants.move_to_end(key)
+            tried = variants[0]
+            try:
+                return run(tried[0])
+            except GuardFailure:
+                pass
         if variants is None:
             variants = self._variants[key] = []
             while len(self._variants) > max(1, LIMITS.signatures):
@@ -127,6 +136,8 @@ class VariantCache:
             self._variants.move_to_end(key)
         variants[:] = [entry for entry in variants if entry[1].holds()]
         for position, (variant, _) in enumerate(variants):
+            if variants[position] is tried:
+                continue   # its guard failed just now
             try:
                 result = run(variant)
             except GuardFailure:

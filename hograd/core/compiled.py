@@ -23,7 +23,12 @@ from .trace import Trace
 
 def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) -> Any:
     """``fn(*args, **kwargs)``, computed by the graph cached in ``cache`` for this signature."""
-    leaves, structure = flatten((args, kwargs))
+    tensor = tensor_type()
+    if not kwargs and all(type(a) is tensor for a in args):
+        # the common call, tensors only: its structure without walking it
+        leaves, structure = list(args), _TENSORS_ONLY.get(len(args)) or _tensors_only(len(args))
+    else:
+        leaves, structure = flatten((args, kwargs))
     device = leaves[0]._device if leaves else current_device()
     key = (structure, signature(leaves), device.name)
 
@@ -43,6 +48,16 @@ def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) 
         return unflatten(out_structure, outputs)
 
     return cache.call(key, run, build)
+
+
+_TENSORS_ONLY: dict[int, Any] = {}
+
+
+def _tensors_only(count: int) -> Any:
+    """flatten's structure of ``((t₁, …, t_count), {})``."""
+    structure = _TENSORS_ONLY[count] = flatten(((tensor_type()._traced(
+        None, None, None, None, None),) * count, {}))[1]
+    return structure
 
 
 # the graphs (and devices) whose executable has run once with its outputs checked

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..core.cache import StateVersioned, VariantCache, note_read
+from ..core.context import GRAPH_MODE, current_mode
 from ..core.compiled import call_compiled
 from ..core.dispatch import apply
 from ..core.errors import TracingError
@@ -77,7 +78,6 @@ class Cell(StateVersioned):
 
     # ---- calling --------------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from ..context import GRAPH_MODE, current_mode
         if current_trace() is not None:
             note_read(self)  # the graph being built may bake this cell's attributes in
             if self._has_bprop():

@@ -104,12 +104,19 @@ def _kernel_failure(opdef: OpDef, device, inputs: Sequence[Any], err: Exception,
         f"ops.Cast()(x, mstype.float32) for real-number results")
 
 
+_dtype_names: dict = {}
+
+
 def _check_kernel_result(opdef: OpDef, device, data, expected) -> None:
     """A kernel must return what the shape rule promised; say whose kernel did not.
 
     Checked wherever the dispatcher computes a value: eagerly, and each traced value something
     reads; a compiled run checks its outputs once (``compiled.run_executable``)."""
-    dtype_name = str(getattr(data, "dtype", "?")).rsplit(".", 1)[-1]
+    dtype = getattr(data, "dtype", None)
+    dtype_name = "?" if dtype is None else _dtype_names.get(dtype)
+    if dtype_name is None:
+        # str() of a numpy dtype costs a microsecond, a tenth of an eager op: named once each
+        dtype_name = _dtype_names[dtype] = str(dtype).rsplit(".", 1)[-1]
     shape = tuple(getattr(data, "shape", ()))
     if shape != expected.shape or dtype_name != expected.dtype.name:
         provider = registry().kernel_provider.get((opdef.name, device.name), "a generic kernel")

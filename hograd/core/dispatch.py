@@ -113,10 +113,12 @@ def _check_kernel_result(opdef: OpDef, device, data, expected) -> None:
     Checked wherever the dispatcher computes a value: eagerly, and each traced value something
     reads; a compiled run checks its outputs once (``compiled.run_executable``)."""
     dtype = getattr(data, "dtype", None)
-    dtype_name = "?" if dtype is None else _dtype_names.get(dtype)
+    # keyed with its type: dtypes of different array libraries are never compared
+    key = (type(dtype), dtype)
+    dtype_name = "?" if dtype is None else _dtype_names.get(key)
     if dtype_name is None:
         # str() of a numpy dtype costs a microsecond, a tenth of an eager op: named once each
-        dtype_name = _dtype_names[dtype] = str(dtype).rsplit(".", 1)[-1]
+        dtype_name = _dtype_names[key] = str(dtype).rsplit(".", 1)[-1]
     shape = tuple(getattr(data, "shape", ()))
     if shape != expected.shape or dtype_name != expected.dtype.name:
         provider = registry().kernel_provider.get((opdef.name, device.name), "a generic kernel")

@@ -1,9 +1,12 @@
 """Compiling a graph into a flat schedule of kernel calls, and running it.
 
-Compilation orders the nodes to hold fewer arrays at once (``schedule.py``), resolves every
-kernel once, binds its attributes, folds constant nodes into the initial slot table, numbers
-variables as list slots and plans the buffers that kernels write into (``buffers.py``); a run
-is then one loop of calls with no tracing, no registry lookups and no attribute handling.
+Compilation orders the nodes to hold fewer arrays at once (``schedule.py``), fuses
+elementwise chains on a device with a fuser (``fusion.py``), resolves every kernel once, binds
+its attributes, folds constant nodes into the initial slot table, numbers variables as list
+slots and plans the buffers that kernels write into (``buffers.py``); a run is then one loop of
+calls (a generated straight-line function once its buffers exist) with no tracing, no registry
+lookups and no attribute handling. Assignments are written when a run has finished
+(``after_run``).
 """
 from __future__ import annotations
 

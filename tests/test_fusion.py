@@ -14,8 +14,8 @@ from hograd import Parameter, Tensor, nn, ops
 from hograd import dtype as mstype
 from hograd.core.device import Fuser
 from hograd.core.executor import Executable
-from hograd.core.fusion import (FUNCTIONS, FusedExpression, evaluator, fuse, parse,
-                                template_functions)
+from hograd.core.fusion import (FUNCTIONS, FusedExpression, evaluator, fuse, instantiate,
+                                parse, template_functions)
 from hograd.core.ir import AbstractValue, Graph, Node, Var
 from hograd.core.registry import registry
 from hograd.core.staging import stage
@@ -31,11 +31,10 @@ ATTRIBUTES = {"BroadcastTo": {"shape": (2, 3, 4)}}
 
 def template_expression(op, avals):
     """The op's template as a FusedExpression of its inputs ``in0``, ``in1``, …"""
-    from hograd.core.fusion import _Substitute, _copy
     import ast
     opdef = registry().op(op)
     names = {name: ast.Name(f"in{i}", ast.Load()) for i, name in enumerate(opdef.inputs)}
-    tree = ast.fix_missing_locations(_Substitute(names).visit(_copy(parse(opdef.elementwise))))
+    tree = ast.fix_missing_locations(instantiate(opdef.elementwise, names))
     out = registry().op(op).infer(*avals, **ATTRIBUTES.get(op, {}))
     return FusedExpression(tree, tuple(avals), out, 1)
 

@@ -175,3 +175,10 @@ def test_cse_merges_both_orders_of_a_commutative_op():
     graph = stage(lambda a, b: ops.sin(a - b) * ops.sin(b - a),
                   [Tensor(np.ones(3)), Tensor(np.ones(3))]).graph
     assert [n.op for n in graph.nodes].count("Sub") == 2
+
+
+def test_the_structure_of_a_call_with_tensors_only_is_flattens():
+    from hograd.core.pytree import flatten, tensors_only_structure
+    t = Tensor(np.ones(2))
+    for count in range(4):
+        assert tensors_only_structure(count) == flatten(((t,) * count, {}))[1]

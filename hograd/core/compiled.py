@@ -15,7 +15,7 @@ from .dispatch import compute
 from .errors import GuardFailure, HogradError
 from .executor import Executable, compile_graph
 from .ir import Graph
-from .pytree import tensor_type, flatten, signature, unflatten
+from .pytree import flatten, signature, tensor_type, tensors_only_structure, unflatten
 from .registry import registry
 from .staging import stage_with_structure
 from .trace import Trace
@@ -26,7 +26,7 @@ def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) 
     tensor = tensor_type()
     if not kwargs and all(type(a) is tensor for a in args):
         # the common call, tensors only: its structure without walking it
-        leaves, structure = list(args), _TENSORS_ONLY.get(len(args)) or _tensors_only(len(args))
+        leaves, structure = list(args), tensors_only_structure(len(args))
     else:
         leaves, structure = flatten((args, kwargs))
     device = leaves[0]._device if leaves else current_device()
@@ -48,16 +48,6 @@ def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) 
         return unflatten(out_structure, outputs)
 
     return cache.call(key, run, build)
-
-
-_TENSORS_ONLY: dict[int, Any] = {}
-
-
-def _tensors_only(count: int) -> Any:
-    """flatten's structure of ``((t₁, …, t_count), {})``."""
-    structure = _TENSORS_ONLY[count] = flatten(((tensor_type()._traced(
-        None, None, None, None, None),) * count, {}))[1]
-    return structure
 
 
 # the graphs (and devices) whose executable has run once with its outputs checked

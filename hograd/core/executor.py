@@ -133,7 +133,7 @@ class _Plan:
     """One way to run a graph: its steps (fused or not), buffers and generated steady run."""
 
     __slots__ = ("fused", "template", "steps", "n_inputs", "outputs", "n_buffers",
-                 "buffer_sets", "keep_buffers", "buffer_shapes", "steady")
+                 "buffer_sets", "keep_buffers", "buffer_avals", "steady")
 
     def __init__(self, graph: Graph, device, nodes: list, fuser) -> None:
         reg = registry()
@@ -169,11 +169,11 @@ class _Plan:
         self.n_inputs = len(graph.inputs)
         self.steps = _with_releases(steps, self.n_inputs, {slot[v] for v in graph.outputs})
         self.outputs = tuple(slot[v] for v in graph.outputs)
-        self.buffer_shapes = [None] * self.n_buffers
+        self.buffer_avals = [None] * self.n_buffers
         buffer_bytes = [0] * self.n_buffers
         for node, buffer in zip(nodes, buffers):
             if buffer is not None:
-                self.buffer_shapes[buffer] = (node.out.aval.shape, node.out.aval.dtype.name)
+                self.buffer_avals[buffer] = (node.out.aval.shape, node.out.aval.dtype.name)
                 buffer_bytes[buffer] = node.out.aval.size * max(node.out.aval.dtype.bits // 8, 1)
         self.keep_buffers = sum(buffer_bytes) <= KEPT_BUFFER_BYTES
         # sets of buffers not in use by a call, each with whether all its buffers exist; a call
@@ -224,7 +224,7 @@ class _Plan:
                 env[out] = kernel(*[env[i] for i in inputs])
             elif kept[buffer] is None:
                 env[out] = result = kernel(*[env[i] for i in inputs])
-                kept[buffer] = _as_buffer(result, self.buffer_shapes[buffer])
+                kept[buffer] = _as_buffer(result, self.buffer_avals[buffer])
             else:
                 env[out] = kernel(*[env[i] for i in inputs], out=kept[buffer])
             for index in released:

@@ -16,6 +16,7 @@ not changed: the graph stays unfused, and a device without a fuser runs the plai
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -43,9 +44,6 @@ class FusedExpression:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", ast.unparse(self.tree))
-
-    def functions(self) -> set[str]:
-        return {node.func.id for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
 
 
 # the operators of the fusion language (& | ~ on booleans); a comparison compares two values
@@ -126,8 +124,16 @@ def constant_dtypes(expression: "FusedExpression") -> dict[int, str]:
     return found
 
 
-def template_functions(template: str) -> set[str]:
-    return {node.func.id for node in ast.walk(parse(template)) if isinstance(node, ast.Call)}
+@functools.lru_cache(maxsize=None)
+def template_functions(template: str) -> frozenset[str]:
+    return frozenset(node.func.id for node in ast.walk(parse(template))
+                     if isinstance(node, ast.Call))
+
+
+def instantiate(template: str, values: dict) -> ast.expr:
+    """A fresh tree of ``template`` with its names replaced: by the trees ``values`` gives for
+    inputs, by numbers for attributes."""
+    return _Substitute(values).visit(copy.deepcopy(parse(template)))
 
 
 class _Substitute(ast.NodeTransformer):
@@ -189,7 +195,7 @@ def fuse(nodes: Sequence[Node], outputs: Sequence[Var], template_of: Callable[[N
                     if var not in leaves:
                         leaves.append(var)
                     values[name] = ast.Name(f"in{leaves.index(var)}", ast.Load())
-            return _Substitute(values).visit(_copy(parse(template_of(current))))
+            return instantiate(template_of(current), values)
 
         tree = ast.fix_missing_locations(build(node))
         expressions[node.out] = FusedExpression(tree, tuple(v.aval for v in leaves),
@@ -202,9 +208,6 @@ def _input_names(node: Node) -> tuple[str, ...]:
     from .registry import registry
     return registry().op(node.op).inputs
 
-
-def _copy(tree: ast.expr) -> ast.expr:
-    return ast.parse(ast.unparse(tree), mode="eval").body
 
 
 def evaluator(xp) -> Callable[[FusedExpression], Callable]:

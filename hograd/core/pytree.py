@@ -41,6 +41,11 @@ def _walk(node: Any, leaves: list[Any], tensor: type) -> Any:
     return ("static", type(node).__name__, node)
 
 
+def tensors_only_structure(count: int) -> Any:
+    """``flatten``'s structure of ``((t₁, …, t_count), {})``: a call with tensors only."""
+    return ("tuple", (("tuple", (TENSOR,) * count), ("dict", (), ())))
+
+
 _tensor: list[type] = []
 
 

@@ -258,15 +258,16 @@ def test_cuda_rendering_of_derivative_groups_computes_their_value(dtype, tmp_pat
 # ---- the CPU's numba loops --------------------------------------------------------------------
 from hograd.devices.cpu import fusion as cpu_fusion  # noqa: E402
 
-ARITHMETIC = [op for op in TEMPLATED if op != "Fill"
-              and template_functions(registry().op(op).elementwise) <= cpu_fusion.FUNCTIONS]
+CPU_FUSED = [op for op in TEMPLATED if op != "Fill"
+             and template_functions(registry().op(op).elementwise) <= cpu_fusion.FUNCTIONS]
 
 
 @pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_numba_loops_compute_each_arithmetic_template(dtype):
-    assert {"Add", "Mul", "RealDiv", "Select", "ReLU", "BroadcastTo", "Greater"} <= set(ARITHMETIC)
-    for op in ARITHMETIC:
+def test_numba_loops_compute_each_cpu_fused_template(dtype):
+    assert ({"Add", "Mul", "RealDiv", "Select", "ReLU", "BroadcastTo", "Greater", "Tanh",
+             "Sigmoid"} <= set(CPU_FUSED))
+    for op in CPU_FUSED:
         arrays = samples(op, dtype)
         expression = template_expression(op, avals_of(arrays))
         got = cpu_fusion.numba_compiler(expression)(*arrays)
@@ -339,3 +340,39 @@ def test_groups_with_infinite_and_nan_constants(dtype, tmp_path):
         np.testing.assert_array_equal(cpu_fusion.numba_compiler(expression)(x), expected)
     if COMPILER is not None:
         np.testing.assert_array_equal(run_as_cpp(expression, [x], tmp_path), expected)
+
+
+def tanh_arguments():
+    """Dense over where tanh bends and saturates, geometric towards 0 and the smallest
+    subnormal, the points where the range reduction's k steps, and the special values."""
+    steps = np.log(2) / 2 * np.arange(1, 60)
+    return np.concatenate([np.linspace(-25, 25, 1_000_001), np.geomspace(5e-324, 2, 100_001),
+                           -np.geomspace(5e-324, 2, 100_001), np.nextafter(steps, 0),
+                           np.nextafter(steps, 9), [0.0, -0.0, 19.99, 20.0, 20.01, 1e300]])
+
+
+def ulps_apart(got, expected):
+    return np.abs(got - expected) / np.spacing(np.maximum(np.abs(expected), 2.2e-308))
+
+
+@pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
+def test_the_vectorized_tanh_is_within_3_ulp_of_numpys():
+    x = tanh_arguments()
+    aval = AbstractValue(x.shape, mstype.float64)
+    import ast
+    expression = FusedExpression(ast.parse("tanh(in0)", mode="eval").body, (aval,), aval, 1)
+    got = cpu_fusion.numba_compiler(expression)(x)
+    expected = np.tanh(x)
+    assert ulps_apart(got, expected).max() <= 3
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))   # tanh(-0.0) is -0.0
+    special = np.array([np.nan, np.inf, -np.inf, -0.0])
+    np.testing.assert_array_equal(cpu_fusion.numba_compiler(
+        FusedExpression(expression.tree, (AbstractValue((4,), mstype.float64),),
+                        AbstractValue((4,), mstype.float64), 1))(special), np.tanh(special))
+
+
+def test_the_tanh_of_fused_loops_is_plain_python_too():
+    from hograd.devices.cpu.fused_math import tanh
+    x = [-30.0, -1.5, -1e-300, 0.0, 0.2, 0.35, 0.7, 3.0, 19.5]
+    assert ulps_apart(np.array([tanh(v) for v in x]), np.tanh(x)).max() <= 3
+    assert np.isnan(tanh(float("nan")))

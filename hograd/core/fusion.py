@@ -76,26 +76,37 @@ def parse(template: str) -> ast.expr:
     return tree
 
 
+def dtype_name(node: ast.expr, input_dtypes: dict[str, str]) -> str | None:
+    """The dtype name of a subexpression's value (``input_dtypes`` by name, ``in0``: …), or
+    None where it is only numbers, whose dtype is that of what they meet."""
+    if isinstance(node, ast.Name):
+        return input_dtypes[node.id]
+    if isinstance(node, ast.Constant):
+        return None
+    if isinstance(node, ast.Compare):
+        return "bool"
+    if isinstance(node, ast.BinOp):
+        return dtype_name(node.left, input_dtypes) or dtype_name(node.right, input_dtypes)
+    if isinstance(node, ast.UnaryOp):
+        return dtype_name(node.operand, input_dtypes)
+    arguments = node.args[1:] if node.func.id == "where" else node.args
+    return next((d for d in (dtype_name(a, input_dtypes) for a in arguments) if d is not None),
+                None)
+
+
+def input_dtypes(expression: "FusedExpression") -> dict[str, str]:
+    return {f"in{i}": aval.dtype.name for i, aval in enumerate(expression.inputs)}
+
+
 def constant_dtypes(expression: "FusedExpression") -> dict[int, str]:
     """The dtype name each number of the expression takes, by ``id`` of its node: that of the
     value it meets (a Python number meets a float32 array in float32, as numpy computes it),
     so a float64 group that compares a float32 input keeps its own numbers float64."""
-    names = {f"in{i}": aval.dtype.name for i, aval in enumerate(expression.inputs)}
+    names = input_dtypes(expression)
     found: dict[int, str] = {}
 
     def dtype_of(node: ast.expr) -> str | None:
-        if isinstance(node, ast.Name):
-            return names[node.id]
-        if isinstance(node, ast.Constant):
-            return None
-        if isinstance(node, ast.Compare):
-            return "bool"
-        if isinstance(node, ast.BinOp):
-            return dtype_of(node.left) or dtype_of(node.right)
-        if isinstance(node, ast.UnaryOp):
-            return dtype_of(node.operand)
-        arguments = node.args[1:] if node.func.id == "where" else node.args
-        return next((d for d in map(dtype_of, arguments) if d is not None), None)
+        return dtype_name(node, names)
 
     def assign(node: ast.expr, context: str) -> None:
         if isinstance(node, ast.Constant):

@@ -5,25 +5,27 @@ numpy runs a chain of k arithmetic ops as k passes over memory, each a ufunc cal
 loop reads the inputs and writes the result once: a 6-op chain over 16,384 float64 values took
 5 µs against numpy's 24 µs into planned buffers. numexpr, the other evaluator we measured, was
 *slower* than numpy on one core (56 µs), and so was numba on transcendental functions (its
-scalar libm tanh: 150 µs against numpy's vectorized 36 µs) — so CPU groups hold arithmetic,
-comparisons, ``where``, ``abs`` and ``sqrt`` (one instruction), and leave exp, tanh, sin, … to
-numpy's kernels. Compiling costs 0.1–0.3 s a group, so the CPU compiles a graph's groups in
+scalar libm tanh: 150 µs against numpy's vectorized 27 µs) — so CPU groups hold arithmetic,
+comparisons, ``where``, ``abs``, ``sqrt`` (one instruction) and ``tanh``, written here to
+vectorize (``fused_math.py``: 15 µs), and leave exp, sin, … to numpy's kernels. Compiling costs 0.1–0.3 s a group, so the CPU compiles a graph's groups in
 a background thread once the graph has run twice (``Fuser.warm_calls``), and runs it unfused
 until they are ready.
 """
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import itertools
 import math
 
 import numpy as np
 
-from ...core.fusion import FusedExpression, constant_dtypes
+from ...core.fusion import FusedExpression, constant_dtypes, dtype_name, input_dtypes
+from . import fused_math
 
 # the functions CPU groups compile (numpy keeps the rest: see above)
-FUNCTIONS = frozenset({"where", "abs", "sqrt"})
+FUNCTIONS = frozenset({"where", "abs", "sqrt"} | set(fused_math.FUNCTIONS))
 AVAILABLE = importlib.util.find_spec("numba") is not None
 _names = itertools.count()
 
@@ -35,6 +37,7 @@ def python_loop(expression: FusedExpression) -> str:
     rank = len(shape)
     indices = [f"i{d}" for d in range(rank)]
     number_dtypes = constant_dtypes(expression)
+    value_dtypes = input_dtypes(expression)
 
     def element(position: int) -> str:
         aval = expression.inputs[position]
@@ -76,6 +79,12 @@ def python_loop(expression: FusedExpression) -> str:
                 return f"({args[1]} if {args[0]} else {args[2]})"
             if node.func.id == "sqrt":
                 return f"np.sqrt({args[0]})"
+            if node.func.id in fused_math.FUNCTIONS:
+                # computed in float64: a float32 argument's result is rounded back, as numpy's
+                # float32 kernel gives it
+                call = f"fused_{node.func.id}({args[0]})"
+                return (f"np.float32({call})"
+                        if dtype_name(node, value_dtypes) == "float32" else call)
             return f"abs({args[0]})"
         raise ValueError(f"not a CPU-fused expression: {ast.unparse(node)}")
 
@@ -88,11 +97,24 @@ def python_loop(expression: FusedExpression) -> str:
     return "\n".join(lines)
 
 
+# numpy's error model: x / 0 is inf and 0 / 0 NaN, as numpy gives, not an exception; "contract"
+# lets LLVM fuse a * b + c into one FMA (a tanh's polynomial then costs half), and allows
+# nothing else of fast math: NaN, infinities and signed zeros keep their meaning
+_NUMBA_OPTIONS = {"error_model": "numpy", "fastmath": {"contract"}}
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_math() -> dict:
+    import numba
+    return {f"fused_{name}": numba.njit(inline="always", **_NUMBA_OPTIONS)(function)
+            for name, function in fused_math.FUNCTIONS.items()}
+
+
 def numba_compiler(expression: FusedExpression):
     """``Fuser.compile`` for the CPU: the group's loop nest, compiled by numba now (for
     C-contiguous arrays of the group's dtypes), so no call waits for a compiler."""
     import numba
-    namespace = {"np": np, "math": math}
+    namespace = {"np": np, "math": math, **_compiled_math()}
     exec(compile(python_loop(expression), f"<hograd fused {next(_names)}>", "exec"),
          namespace)  # noqa: S102 (generated from a checked expression)
 
@@ -103,8 +125,7 @@ def numba_compiler(expression: FusedExpression):
     # inputs typed read-only: the graph's constants are, and a writable array converts
     signature = numba.void(*[array_type(a, True) for a in expression.inputs],
                            array_type(expression.out, False))
-    # numpy's error model: x / 0 is inf and 0 / 0 NaN, as numpy gives, not an exception
-    loop = numba.njit(signature, error_model="numpy", nogil=True)(namespace["fused"])
+    loop = numba.njit(signature, **_NUMBA_OPTIONS, nogil=True)(namespace["fused"])
     shape, dtype = expression.out.shape, expression.out.dtype.name
 
     def kernel(*arrays, out=None):

@@ -376,3 +376,16 @@ def test_the_tanh_of_fused_loops_is_plain_python_too():
     x = [-30.0, -1.5, -1e-300, 0.0, 0.2, 0.35, 0.7, 3.0, 19.5]
     assert ulps_apart(np.array([tanh(v) for v in x]), np.tanh(x)).max() <= 3
     assert np.isnan(tanh(float("nan")))
+
+
+@pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
+def test_arithmetic_groups_round_each_operation_as_numpy_does():
+    # an FMA would round a·b + c·d once instead of twice; only groups calling fused_math's
+    # functions may contract
+    import ast
+    aval = AbstractValue((64, 64), mstype.float64)
+    expression = FusedExpression(ast.parse("in0 * in1 + in2 * in3", mode="eval").body,
+                                 (aval,) * 4, aval, 2)
+    a, b, c, d = np.random.default_rng(3).standard_normal((4, 64, 64))
+    np.testing.assert_array_equal(cpu_fusion.numba_compiler(expression)(a, b, c, d),
+                                  a * b + c * d)

@@ -97,16 +97,19 @@ def python_loop(expression: FusedExpression) -> str:
     return "\n".join(lines)
 
 
-# numpy's error model: x / 0 is inf and 0 / 0 NaN, as numpy gives, not an exception; "contract"
-# lets LLVM fuse a * b + c into one FMA (a tanh's polynomial then costs half), and allows
-# nothing else of fast math: NaN, infinities and signed zeros keep their meaning
-_NUMBA_OPTIONS = {"error_model": "numpy", "fastmath": {"contract"}}
+# numpy's error model: x / 0 is inf and 0 / 0 NaN, as numpy gives, not an exception
+_NUMBA_OPTIONS = {"error_model": "numpy"}
+# a group calling fused_math's functions lets LLVM fuse a * b + c into one FMA (a tanh's
+# polynomial then costs half; numba applies the flag to the whole loop it is inlined into), and
+# allows nothing else of fast math: NaN, infinities and signed zeros keep their meaning. Groups
+# of arithmetic alone round each operation as numpy does.
+_WITH_FMA = {**_NUMBA_OPTIONS, "fastmath": {"contract"}}
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled_math() -> dict:
     import numba
-    return {f"fused_{name}": numba.njit(inline="always", **_NUMBA_OPTIONS)(function)
+    return {f"fused_{name}": numba.njit(inline="always", **_WITH_FMA)(function)
             for name, function in fused_math.FUNCTIONS.items()}
 
 
@@ -125,7 +128,10 @@ def numba_compiler(expression: FusedExpression):
     # inputs typed read-only: the graph's constants are, and a writable array converts
     signature = numba.void(*[array_type(a, True) for a in expression.inputs],
                            array_type(expression.out, False))
-    loop = numba.njit(signature, **_NUMBA_OPTIONS, nogil=True)(namespace["fused"])
+    calls_math = any(isinstance(node, ast.Call) and node.func.id in fused_math.FUNCTIONS
+                     for node in ast.walk(expression.tree))
+    loop = numba.njit(signature, **(_WITH_FMA if calls_math else _NUMBA_OPTIONS),
+                      nogil=True)(namespace["fused"])
     shape, dtype = expression.out.shape, expression.out.dtype.name
 
     def kernel(*arrays, out=None):

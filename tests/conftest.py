@@ -1,7 +1,14 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 # the suite runs with strict plugin loading: a plugin that fails raises instead of warning
 os.environ.setdefault("HOGRAD_STRICT_PLUGINS", "1")
+# compiled fused groups go to a cache of the suite's own, not the user's
+if "HOGRAD_CACHE_DIR" not in os.environ:
+    os.environ["HOGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="hograd-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["HOGRAD_CACHE_DIR"], ignore_errors=True)
 
 import numpy as np
 import pytest

@@ -389,3 +389,51 @@ def test_arithmetic_groups_round_each_operation_as_numpy_does():
     a, b, c, d = np.random.default_rng(3).standard_normal((4, 64, 64))
     np.testing.assert_array_equal(cpu_fusion.numba_compiler(expression)(a, b, c, d),
                                   a * b + c * d)
+
+
+_CACHED_GROUP = """
+import ast, sys
+import numpy as np
+from hograd import dtype as mstype
+from hograd.core.fusion import FusedExpression
+from hograd.core.ir import AbstractValue
+from hograd.devices.cpu import fusion
+aval = AbstractValue((5,), mstype.float64)
+tree = ast.parse("tanh(in0) * in0 + 1.0", mode="eval").body
+kernel = fusion.numba_compiler(FusedExpression(tree, (aval,), aval, 3))
+x = np.linspace(-2, 2, 5)
+assert np.allclose(kernel(x), np.tanh(x) * x + 1.0, rtol=1e-15)
+print(sum(kernel.dispatcher.stats.cache_hits.values()))
+"""
+
+
+@pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
+def test_a_group_one_process_compiled_is_loaded_from_disk_by_the_next(tmp_path):
+    import os
+    import sys
+    environment = {**os.environ, "HOGRAD_CACHE_DIR": str(tmp_path)}
+
+    def cache_hits():
+        run = subprocess.run([sys.executable, "-c", _CACHED_GROUP], env=environment,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        return int(run.stdout.split()[-1])
+
+    assert cache_hits() == 0
+    assert [p.suffix for p in (tmp_path / "fused").iterdir() if p.is_file()] == [".py"]
+    assert cache_hits() == 1
+
+
+@pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
+def test_a_cache_directory_that_cannot_be_written_compiles_in_memory(tmp_path, monkeypatch):
+    import ast
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    monkeypatch.setenv("HOGRAD_CACHE_DIR", str(blocked))
+    aval = AbstractValue((3,), mstype.float64)
+    expression = FusedExpression(ast.parse("in0 * 3.5 - 1.0", mode="eval").body, (aval,), aval, 2)
+    x = np.array([1.0, -2.0, 0.5])
+    np.testing.assert_array_equal(cpu_fusion.numba_compiler(expression)(x), x * 3.5 - 1.0)
+    monkeypatch.setenv("HOGRAD_CACHE_DIR", "")   # empty: no cache at all
+    assert cpu_fusion.cache_directory() is None
+    np.testing.assert_array_equal(cpu_fusion.numba_compiler(expression)(x), x * 3.5 - 1.0)

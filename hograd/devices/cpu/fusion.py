@@ -139,9 +139,15 @@ def numba_compiler(expression: FusedExpression):
     options = _WITH_FMA if calls_math else _NUMBA_OPTIONS
     source = python_loop(expression)
     module = _cached_module(source, f"{signature}{sorted(options.items())}")
+    loop = None
     if module is not None:
-        loop = numba.njit(signature, **options, nogil=True, cache=True)(module.fused)
-    else:
+        try:
+            loop = numba.njit(signature, **options, nogil=True, cache=True)(module.fused)
+        except RuntimeError:
+            # numba found no place to cache it (its file went away since it was imported):
+            # compiled in memory instead of failing the graph's fusion
+            loop = None
+    if loop is None:
         namespace = {"np": np, "math": math, **_compiled_math()}
         exec(compile(source, f"<hograd fused {next(_names)}>", "exec"),
              namespace)  # noqa: S102 (generated from a checked expression)
@@ -191,13 +197,29 @@ def _cached_module(source: str, compiled_as: str):
     directory = cache_directory()
     if directory is None:
         return None
+    try:
+        math_source = _fused_math_source()
+    except OSError:   # hograd installed without its sources: nothing to key the cache by
+        return None
     key = hashlib.sha256("\0".join((source, compiled_as, numba.__version__,
-                                     _fused_math_source())).encode()).hexdigest()[:24]
+                                     math_source)).encode()).hexdigest()[:24]
     name = f"hograd_fused_{key}"
-    module = sys.modules.get(name)
-    if module is not None:
-        return module
     path = directory / f"{name}.py"
+    # one thread at a time: another thread's import puts the module in sys.modules before it
+    # has run (and defined ``fused``)
+    with _import_lock:
+        module = sys.modules.get(name)
+        # a module imported earlier serves only while its file is still there, where numba
+        # caches beside it (the directory may have been cleared, or moved by the variable)
+        if module is not None and Path(module.__file__) == path and path.is_file():
+            return module
+        return _import_cached(name, path, directory, source)
+
+
+_import_lock = threading.Lock()
+
+
+def _import_cached(name: str, path: Path, directory: Path, source: str):
     try:
         if not path.exists():
             directory.mkdir(parents=True, exist_ok=True)

@@ -380,15 +380,21 @@ def test_the_tanh_of_fused_loops_is_plain_python_too():
 
 @pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
 def test_arithmetic_groups_round_each_operation_as_numpy_does():
-    # an FMA would round a·b + c·d once instead of twice; only groups calling fused_math's
-    # functions may contract
+    # an FMA would round a·b + c·d once instead of twice, and make a·b - a·b nonzero: only
+    # tanh's own polynomial is contracted, not the group's arithmetic around it
     import ast
     aval = AbstractValue((64, 64), mstype.float64)
-    expression = FusedExpression(ast.parse("in0 * in1 + in2 * in3", mode="eval").body,
-                                 (aval,) * 4, aval, 2)
+
+    def group(text, n_inputs):
+        return cpu_fusion.numba_compiler(FusedExpression(ast.parse(text, mode="eval").body,
+                                                         (aval,) * n_inputs, aval, 3))
+
     a, b, c, d = np.random.default_rng(3).standard_normal((4, 64, 64))
-    np.testing.assert_array_equal(cpu_fusion.numba_compiler(expression)(a, b, c, d),
-                                  a * b + c * d)
+    np.testing.assert_array_equal(group("in0 * in1 + in2 * in3", 4)(a, b, c, d), a * b + c * d)
+    np.testing.assert_array_equal(group("tanh(in0) + (in0 * in1 - in0 * in1)", 2)(a, b),
+                                  group("tanh(in0)", 1)(a))
+    np.testing.assert_array_equal(group("tanh(in0) * 0.0 + (in1 * in2 + in3 * in0)", 4)(a, b, c, d),
+                                  b * c + d * a)
 
 
 _CACHED_GROUP = """

@@ -1,7 +1,8 @@
-"""Review tests (review3): the CPU fuser's disk cache of compiled groups. Each fails on main at
-9b7a87b: a group whose cached module was imported earlier could not be compiled again once its
-file was gone, a second thread could get a module still being imported, and an installation
-without sources could not compile any group."""
+"""Review tests (review3): the CPU fuser's disk cache of compiled groups. The first three fail
+on main at 9b7a87b: a group whose cached module was imported earlier could not be compiled
+again once its file was gone, a second thread could get a module still being imported, and an
+installation without sources could not compile any group. The last: a cache file that is not
+its source is written again, not imported."""
 import ast
 import shutil
 import threading
@@ -90,3 +91,19 @@ def test_an_installation_without_sources_compiles_groups_in_memory(tmp_path, mon
     finally:
         monkeypatch.undo()
         cpu_fusion._fused_math_source.cache_clear()
+
+
+def test_a_cache_file_that_is_not_its_source_is_written_again(tmp_path, monkeypatch):
+    # a file left half-written (a full disk) or changed by hand: importing it raised
+    # SyntaxError, or ran its code
+    monkeypatch.setenv("HOGRAD_CACHE_DIR", str(tmp_path))
+    group = expression("in0 * 2.5 + 0.125")
+    x = np.linspace(-1, 1, 64)
+    cpu_fusion.numba_compiler(group)(x)
+    (cached,) = (tmp_path / "fused").glob("hograd_fused_*.py")
+    for damage in ("def fused(in0, out:\n", "def fused(in0, out):\n    out[:] = 7.0\n"):
+        cached.write_text(damage)
+        import sys
+        sys.modules.pop(cached.stem, None)   # as a new process finds it
+        np.testing.assert_array_equal(cpu_fusion.numba_compiler(group)(x), x * 2.5 + 0.125)
+    assert not list((tmp_path / "fused").glob(".hograd_fused_*"))   # no partial file left

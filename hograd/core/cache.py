@@ -80,7 +80,9 @@ def _stamped_build(build: Callable[[], Any]) -> tuple[Any, _Stamp]:
         stack = _local.readers = []
     # a build allocates tens of thousands of objects that live on (nodes, variables, the
     # simplifier's polynomials): the cyclic collector kept re-scanning them, a quarter of a
-    # cold grad⁶ build's time; what a build leaves as garbage is collected after it
+    # cold grad⁶ build's time; what a build leaves as garbage is collected after it. The flag
+    # is the process's (as timeit and, around a fork, subprocess use it): a gc.disable()
+    # another thread makes during a build is undone when the build ends
     paused = not stack and gc.isenabled()
     if paused:
         gc.disable()

@@ -255,6 +255,44 @@ def test_cuda_rendering_of_derivative_groups_computes_their_value(dtype, tmp_pat
                                    rtol=1e-5 if dtype == np.float32 else 1e-13, err_msg=op)
 
 
+NVCC = shutil.which("nvcc")
+
+
+def cuda_kernel(expression, name):
+    """The group as a CUDA kernel in the shape cupy's ElementwiseKernel gives it: each input a
+    ``const T &inK`` of the element, the result ``out0 = <body>``."""
+    inputs, result = c_types(expression)
+    params = "".join(f"const {t}* p{i}, " for i, t in enumerate(inputs))
+    loads = "".join(f"const {t} &in{i} = p{i}[k]; " for i, t in enumerate(inputs))
+    return (f'extern "C" __global__ void {name}({params}{result}* out, long n) {{\n'
+            f"  long k = blockIdx.x * (long)blockDim.x + threadIdx.x;\n"
+            f"  if (k < n) {{ {loads}{result} &out0 = out[k]; out0 = {c_expression(expression)}; }}\n}}\n")
+
+
+@pytest.mark.skipif(NVCC is None, reason="no CUDA compiler (nvcc) here")
+def test_cuda_rendering_compiles_as_device_code(tmp_path):
+    # no GPU is needed to compile: this catches a body that only the host's C++ accepts (a
+    # function without a device overload, a literal of the wrong type) before a GPU runs it
+    kernels = []
+    for dtype in (np.float64, np.float32):
+        for op in TEMPLATED:
+            if op != "Fill":
+                expression = template_expression(op, avals_of(samples(op, dtype)))
+                kernels.append(cuda_kernel(expression, f"{op}_{np.dtype(dtype).name}"))
+        for index, (fn, args) in enumerate(workloads(dtype)):
+            graph = stage(fn, args).graph
+            _, found = fused_groups([n for n in graph.nodes if n.op != "Constant"],
+                                    graph.outputs)
+            kernels += [cuda_kernel(e, f"group{index}_{k}_{np.dtype(dtype).name}")
+                        for k, e in enumerate(found.values())]
+    source = tmp_path / "groups.cu"
+    source.write_text("\n".join(kernels))
+    build = subprocess.run([NVCC, "-ptx", "-arch=sm_90", "-o", str(tmp_path / "groups.ptx"),
+                            str(source)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-4000:]
+    assert (tmp_path / "groups.ptx").read_text().count(".entry") == len(kernels)
+
+
 # ---- the CPU's numba loops --------------------------------------------------------------------
 from hograd.devices.cpu import fusion as cpu_fusion  # noqa: E402
 

@@ -71,7 +71,8 @@ def test_each_template_computes_what_the_kernel_does(op, dtype):
 def fused_cpu(functions=frozenset(FUNCTIONS)):
     """The cpu device with the reference fuser: fused runs with the CPU's kernels."""
     cpu = registry().device("cpu")
-    return cpu.model_copy(update={"fuser": Fuser(compile=evaluator(np), functions=functions)})
+    return cpu.model_copy(update={"fuser": Fuser(compile=evaluator(np), functions=functions,
+                                                 reductions=frozenset({"sum"}))})
 
 
 class MLP(nn.Cell):
@@ -124,6 +125,12 @@ def test_fused_runs_equal_unfused_runs(index, label, device):
     fused = Executable(staged.graph, device)
     assert fused.wait_for_fusion(timeout=120)
     assert len(fused._steps) < len(plain._steps)
+    if index == 2:
+        # the PINN step's weight gradient: a column sum of a product, summed in its group
+        _, groups = fuse(fused._nodes, staged.graph.outputs,
+                         lambda n: registry().op(n.op).elementwise, device.fuser,
+                         lambda n: registry().op(n.op).fused_reduction)
+        assert any(e.reduce_axes for e in groups.values()) == ("sum" in device.fuser.reductions)
     for _ in range(2):   # the second run writes into kept buffers
         for a, b in zip(plain(arrays), fused(arrays)):
             np.testing.assert_allclose(device.to_host(b), device.to_host(a), rtol=1e-12,
@@ -134,18 +141,19 @@ def chain(build):
     x, y = Var(AbstractValue((4, 3), mstype.float64)), Var(AbstractValue((3,), mstype.float64))
     nodes = []
 
-    def node(op, *inputs, shape=(4, 3)):
-        out = Var(AbstractValue(shape, mstype.float64))
-        nodes.append(Node(op, inputs, (), out))
+    def node(op, *inputs, shape=(4, 3), dtype=mstype.float64, **attrs):
+        out = Var(AbstractValue(shape, dtype))
+        nodes.append(Node(op, inputs, tuple(sorted(attrs.items())), out))
         return out
 
     outputs = build(x, y, node)
     return nodes, outputs
 
 
-def fused_groups(nodes, outputs, functions=frozenset(FUNCTIONS)):
-    fuser = Fuser(compile=evaluator(np), functions=functions)
-    return fuse(nodes, outputs, lambda n: registry().op(n.op).elementwise, fuser)
+def fused_groups(nodes, outputs, functions=frozenset(FUNCTIONS), reductions=frozenset()):
+    fuser = Fuser(compile=evaluator(np), functions=functions, reductions=reductions)
+    return fuse(nodes, outputs, lambda n: registry().op(n.op).elementwise, fuser,
+                lambda n: registry().op(n.op).fused_reduction)
 
 
 def test_a_chain_becomes_one_group_of_its_leaves():
@@ -187,6 +195,41 @@ def test_functions_the_device_lacks_stay_unfused():
 
     nodes, expressions = fused_groups(*chain(build), functions=frozenset({"sin"}))
     assert [n.op for n in nodes] == ["Mul", "Tanh", "Neg"] and not expressions
+
+
+def test_a_sum_that_is_the_only_reader_of_a_chain_ends_its_group():
+    def build(x, y, node):
+        product = node("Mul", node("Sin", x), y)
+        return [node("ReduceSum", product, shape=(1, 3), axis=0, keep_dims=True)]
+
+    nodes, expressions = fused_groups(*chain(build), reductions=frozenset({"sum"}))
+    assert [n.op for n in nodes] == ["Fused"]
+    (expression,) = expressions.values()
+    assert (expression.reduce_axes, expression.shape, expression.out.shape) == ((0,), (4, 3),
+                                                                                (1, 3))
+    assert expression.ops == 3 and expression.text.startswith("sum(sin(in0) * in1")
+    x, y = np.random.default_rng(4).standard_normal((2, 4, 3))
+    np.testing.assert_allclose(evaluator(np)(expression)(x, y[0]),
+                               (np.sin(x) * y[0]).sum(axis=0, keepdims=True), rtol=1e-15)
+
+
+def test_a_sum_stays_its_own_node_where_it_cannot_end_a_group():
+    def read_twice(x, y, node):
+        product = node("Mul", x, x)
+        return [node("ReduceSum", product, shape=(3,), axis=0), node("Neg", product)]
+
+    def counting(x, y, node):
+        flags = node("Greater", x, y, dtype=mstype.bool_)
+        return [node("ReduceSum", flags, shape=(3,), dtype=mstype.int64, axis=0)]
+
+    def plain(x, y, node):
+        return [node("ReduceSum", node("Mul", x, y), shape=(3,), axis=0)]
+
+    for build, reductions, ops in [(read_twice, {"sum"}, ["Mul", "ReduceSum", "Neg"]),
+                                   (counting, {"sum"}, ["Greater", "ReduceSum"]),
+                                   (plain, set(), ["Mul", "ReduceSum"])]:
+        nodes, _ = fused_groups(*chain(build), reductions=frozenset(reductions))
+        assert [n.op for n in nodes] == ops, build.__name__
 
 
 def test_templates_outside_the_language_are_refused():
@@ -481,3 +524,46 @@ def test_a_cache_directory_that_cannot_be_written_compiles_in_memory(tmp_path, m
     monkeypatch.setenv("HOGRAD_CACHE_DIR", "")   # empty: no cache at all
     assert cpu_fusion.cache_directory() is None
     np.testing.assert_array_equal(cpu_fusion.numba_compiler(expression)(x), x * 3.5 - 1.0)
+
+
+@pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numba_loops_sum_a_group_over_any_axes(dtype):
+    import ast
+    tree = ast.parse("where(in0 > 0, in0 * in1, in2) - 0.25", mode="eval").body
+    f = mstype.from_numpy(np.dtype(dtype))
+    inputs = (AbstractValue((5, 6, 7), f), AbstractValue((6, 1), f), AbstractValue((), f))
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal((5, 6, 7)).astype(dtype),
+              rng.standard_normal((6, 1)).astype(dtype), np.array(1.5, dtype)]
+    value = np.where(arrays[0] > 0, arrays[0].astype(np.float64) * arrays[1], 1.5) - 0.25
+    for axes in [(0,), (2,), (1,), (0, 2), (0, 1, 2)]:
+        for keep_dims in (False, True):
+            expected = value.sum(axis=axes, keepdims=keep_dims)
+            expression = FusedExpression(tree, inputs, AbstractValue(expected.shape, f), 4,
+                                         reduce_axes=axes, element_shape=(5, 6, 7))
+            got = cpu_fusion.numba_compiler(expression)(*arrays)
+            assert got.dtype == dtype and got.shape == expected.shape
+            # float32: each product rounds to float32 (as unfused), the total only at the end
+            tolerance = ({"rtol": 1e-6, "atol": 1e-5} if dtype == np.float32
+                         else {"rtol": 1e-14, "atol": 1e-14})
+            np.testing.assert_allclose(got, expected, **tolerance, err_msg=f"{axes} {keep_dims}")
+            np.testing.assert_allclose(got, evaluator(np)(expression)(*arrays), **tolerance)
+
+
+@pytest.mark.parametrize("warm_calls", [0, 2])
+def test_a_fuser_that_fails_to_compile_leaves_the_graph_running_unfused(warm_calls):
+    def broken(expression):
+        raise RuntimeError("nvrtc: error: identifier tanhx is undefined")
+
+    fuser = Fuser(compile=broken, functions=frozenset(FUNCTIONS), warm_calls=warm_calls)
+    device = registry().device("cpu").model_copy(update={"fuser": fuser})
+    fn, args = workloads()[0]
+    x = args[0].asnumpy()
+    with pytest.warns(RuntimeWarning, match="fusing a graph failed.*tanhx"):
+        executable = Executable(stage(fn, args).graph, device)
+        for _ in range(3):
+            np.testing.assert_allclose(executable([x])[0], -4 * np.sin(x) * np.exp(x),
+                                       rtol=1e-12, atol=1e-12)
+        executable.wait_for_fusion()
+    assert not executable._plan.fused

@@ -27,6 +27,9 @@ class Fuser(BaseModel):
     warm_calls: int = 0
     # groups whose result has fewer elements run unfused: a kernel call costs what it saves
     min_size: int = 0
+    # the reductions (an op's ``fused_reduction``: "sum") a group may end in; the expression's
+    # ``reduce_axes`` then say which axes of its ``shape`` it sums into ``out``
+    reductions: frozenset[str] = frozenset()
 
 
 class DeviceSpec(BaseModel):

@@ -46,7 +46,7 @@ class Executable:
         # the fusion to come: None (none, or done), or a thread compiling it
         self._fusion: Any = None
         if fuser is not None and fuser.warm_calls == 0:
-            self._plan = _Plan(graph, device, self._nodes, fuser)
+            self._plan = _fused_or_plain_plan(graph, device, self._nodes)
         else:
             self._plan = _Plan(graph, device, self._nodes, None)
             if fuser is not None:
@@ -70,12 +70,9 @@ class Executable:
 
     def _fuse(self) -> None:
         try:
-            plan = _Plan(self.graph, self.device, self._nodes, self.device.fuser)
+            plan = _fused_or_plain_plan(self.graph, self.device, self._nodes)
             if plan.fused:   # a graph without groups keeps its plan and the buffers it holds
                 self._plan = plan
-        except Exception as err:  # a group the fuser cannot compile: keep running unfused
-            warnings.warn(f"device {self.device.name}: fusing a graph failed, it runs unfused "
-                          f"({type(err).__name__}: {err})", RuntimeWarning, stacklevel=1)
         finally:
             _fusing.discard(threading.current_thread())
 
@@ -103,6 +100,17 @@ class Executable:
     @property
     def _buffer_sets(self):
         return self._plan.buffer_sets
+
+
+def _fused_or_plain_plan(graph: Graph, device, nodes: list) -> "_Plan":
+    """The fused plan; the unfused one, with a warning, where the fuser fails to compile a
+    group (a device's compiler or toolkit problem must not stop the graph from running)."""
+    try:
+        return _Plan(graph, device, nodes, device.fuser)
+    except Exception as err:
+        warnings.warn(f"device {device.name}: fusing a graph failed, it runs unfused "
+                      f"({type(err).__name__}: {err})", RuntimeWarning, stacklevel=2)
+        return _Plan(graph, device, nodes, None)
 
 
 _fusing: set = set()
@@ -140,7 +148,7 @@ class _Plan:
         fused: dict = {}
         if fuser is not None:
             nodes, fused = fuse(nodes, graph.outputs, lambda node: reg.op(node.op).elementwise,
-                                fuser)
+                                fuser, lambda node: reg.op(node.op).fused_reduction)
         self.fused = bool(fused)
         writing = {node.out for node in nodes
                    if node.out in fused

@@ -87,6 +87,10 @@ class OpDef(BaseModel):
     # (core/fusion.py), e.g. "(tanh(x * 0.5) + 1) * 0.5": devices with a fuser compile chains
     # of such ops into one kernel; None: it always runs its own kernel
     elementwise: Optional[str] = None
+    # the reduction a fused group may end in ("sum": over the op's ``axis``, keeping its
+    # ``keep_dims``), on devices whose fuser compiles it: a group's elementwise value is then
+    # summed in its loop instead of written out and read again; None: it runs its own kernel
+    fused_reduction: Optional[Literal["sum"]] = None
     # what core needs of it, by role (core/roles.py): "add", "cast", "fill", ...
     roles: tuple[str, ...] = ()
     # algebraic rewrites of a node of this op, tried in order by the simplifier

@@ -77,7 +77,7 @@ def reduction(name: str, rule, *, doc: str, infer=_reduce_infer, forward=None,
 OPS = [
     reduction("ReduceSum", lambda g, out, x, *, axis, keep_dims: _spread(g, x, axis, keep_dims),
               infer=_counting_infer, forward=linear_jvp("ReduceSum"), roles=("reduce_sum",),
-              rewrites=(summed_fill,),
+              rewrites=(summed_fill,), fused_reduction="sum",
               doc="sum over axis (over bools: the count, in int64)"),
     reduction("ReduceMean", _mean_grad, promotion="float", forward=linear_jvp("ReduceMean"),
               rewrites=(moved_fill,),

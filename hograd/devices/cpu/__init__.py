@@ -13,11 +13,12 @@ from ..writing_kernels import writing_kernels
 from . import fusion
 
 # with numba installed (hograd[fusion]) arithmetic chains of 4096 elements or more run fused,
-# compiled in the background once a graph has run twice
+# with the sum that reads them, compiled in the background once a graph has run twice
 DEVICE = DeviceSpec(name="cpu", aliases=("CPU",), present=True,
                     to_device=np.asarray, to_host=np.asarray,
                     fuser=Fuser(compile=fusion.numba_compiler, functions=fusion.FUNCTIONS,
-                                warm_calls=2, min_size=4096) if fusion.AVAILABLE else None)
+                                warm_calls=2, min_size=4096, reductions=frozenset({"sum"}))
+                    if fusion.AVAILABLE else None)
 
 
 @hookimpl

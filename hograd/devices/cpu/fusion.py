@@ -40,8 +40,10 @@ _names = itertools.count()
 
 def python_loop(expression: FusedExpression) -> str:
     """The source of ``fused(in0, in1, …, out)``: a loop nest over ``out`` computing the group
-    element by element, each input indexed as it broadcasts (its shape is fixed by the graph)."""
-    shape = expression.out.shape
+    element by element, each input indexed as it broadcasts (its shape is fixed by the graph).
+    A group ending in a sum loops over its value's shape and adds each element into its place
+    in a float64 total (so a float32 sum rounds once, at the end), then writes ``out``."""
+    shape = expression.shape
     rank = len(shape)
     indices = [f"i{d}" for d in range(rank)]
     number_dtypes = constant_dtypes(expression)
@@ -98,10 +100,25 @@ def python_loop(expression: FusedExpression) -> str:
 
     params = ", ".join(f"in{i}" for i in range(len(expression.inputs)))
     lines = [f"def fused({params}{', ' if params else ''}out):"]
+    if not expression.reduce_axes:
+        for depth, index in enumerate(indices):
+            lines.append("    " * (depth + 1) + f"for {index} in range(out.shape[{depth}]):")
+        target = f"out[{', '.join(indices)}]" if rank else "out[()]"
+        lines.append("    " * (rank + 1) + f"{target} = {render(expression.tree)}")
+        return "\n".join(lines)
+    kept_dims = len(expression.out.shape) == rank
+    place = [("0" if kept_dims else None) if d in expression.reduce_axes else index
+             for d, index in enumerate(indices)]
+    place = [p for p in place if p is not None]
+    lines.append("    total = np.zeros(out.shape, np.float64)")
+    # the summed axes outermost where they lead: the inner loop then adds into distinct places
     for depth, index in enumerate(indices):
-        lines.append("    " * (depth + 1) + f"for {index} in range(out.shape[{depth}]):")
-    target = f"out[{', '.join(indices)}]" if rank else "out[()]"
-    lines.append("    " * (rank + 1) + f"{target} = {render(expression.tree)}")
+        lines.append("    " * (depth + 1) + f"for {index} in range({shape[depth]}):")
+    target = f"total[{', '.join(place)}]" if place else "total[()]"
+    lines.append("    " * (rank + 1) + f"{target} += {render(expression.tree)}")
+    lines += ["    flat, summed = out.reshape(out.size), total.reshape(total.size)",
+              "    for k in range(flat.size):",
+              "        flat[k] = summed[k]"]
     return "\n".join(lines)
 
 

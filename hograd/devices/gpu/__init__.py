@@ -44,6 +44,9 @@ DEVICE = DeviceSpec(
     name="gpu", aliases=("GPU", "cuda"), present=CUPY is not None, absent_reason=ABSENT_REASON,
     to_device=CUPY.asarray if CUPY is not None else _absent,
     to_host=CUPY.asnumpy if CUPY is not None else _absent,
+    # no reductions: a sum ending a group would be cupy's generic reduction, which took 23.8 ms
+    # for a (1048576, 64) column sum that cuBLAS does in under 1 ms (writing_kernels), against
+    # about 0.15 ms of memory traffic that fusing it would save
     fuser=Fuser(compile=cupy_compiler(CUPY), functions=frozenset(CUDA_FUNCTIONS) | {"where"})
     if CUPY is not None else None,
 )

@@ -128,3 +128,24 @@ def test_a_cell_read_from_a_closure_retraces_gradients_and_jit_functions():
     np.testing.assert_allclose(scaled(f64(2.0)).asnumpy(), [2.0])
     other.scale = 5.0
     np.testing.assert_allclose(scaled(f64(2.0)).asnumpy(), [10.0])
+
+
+def test_a_stamp_holds_across_changes_to_others_and_fails_on_its_own_or_a_death():
+    # stamps are checked in O(1) while nothing versioned has changed; any change anywhere makes
+    # the next check look at its own objects
+    import gc
+
+    from hograd.core.cache import _Stamp
+    watched, other = Scale(1.0), Scale(2.0)
+    stamp = _Stamp([watched])
+    assert stamp.holds() and stamp.holds()
+    other.factor = 3.0           # moves the epoch; the stamp's own object is unchanged
+    assert stamp.holds()
+    watched.factor = 4.0
+    assert not stamp.holds() and not stamp.holds()
+    mortal = Scale(5.0)
+    doomed = _Stamp([mortal])
+    assert doomed.holds()
+    del mortal
+    gc.collect()
+    assert not doomed.holds()    # its object died: the graph may have baked in a stale one

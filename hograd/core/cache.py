@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import itertools
 import threading
 import warnings
 import weakref
@@ -34,6 +35,7 @@ class StateVersioned:
         """Say that an attribute changed: graphs that read this object are traced again."""
         object.__setattr__(self, "_state_version",
                            object.__getattribute__(self, "_state_version") + 1)
+        _moved()
 
     def __getattribute__(self, name: str):
         # any attribute a trace reads may be baked into its graph as a constant: while a
@@ -56,20 +58,39 @@ def building() -> bool:
     return bool(getattr(_local, "readers", None))
 
 
+# moves whenever any versioned object changes or one a stamp watches dies: a stamp checked at
+# the current value holds without looking at its objects (a steady call's check is one compare)
+_epochs = itertools.count(1)
+_epoch = 0
+
+
+def _moved(_reference: Any = None) -> None:
+    global _epoch
+    try:
+        _epoch = next(_epochs)   # a fresh value each time, so a moved epoch never reads as old
+    except TypeError:   # a watched object dying while the interpreter tears this module down
+        pass
+
+
 class _Stamp:
     """The versions of what a variant's trace read; it holds while none of them moved."""
 
-    __slots__ = ("_read",)
+    __slots__ = ("_read", "_checked_at")
 
     def __init__(self, objects) -> None:
-        self._read = tuple((weakref.ref(obj), object.__getattribute__(obj, "_state_version"))
-                           for obj in objects)
+        self._checked_at = _epoch   # before the versions: a change meanwhile is seen next time
+        self._read = tuple((weakref.ref(obj, _moved),
+                            object.__getattribute__(obj, "_state_version")) for obj in objects)
 
     def holds(self) -> bool:
+        epoch = _epoch
+        if epoch == self._checked_at:
+            return True
         for reference, version in self._read:
             obj = reference()
             if obj is None or object.__getattribute__(obj, "_state_version") != version:
                 return False
+        self._checked_at = epoch
         return True
 
 

@@ -6,7 +6,6 @@ calls run the compiled graph (retracing when a recorded guard fails).
 """
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, Sequence
 
 from .cache import VariantCache
@@ -25,12 +24,15 @@ def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) 
     """``fn(*args, **kwargs)``, computed by the graph cached in ``cache`` for this signature."""
     tensor = tensor_type()
     if not kwargs and all(type(a) is tensor for a in args):
-        # the common call, tensors only: its structure without walking it
+        # the common call, tensors only: its structure without walking it, keyed by the count
+        # (hashing the structure hashes a marker per tensor; an int never equals a structure)
         leaves, structure = list(args), tensors_only_structure(len(args))
+        shape_key: Any = len(args)
     else:
         leaves, structure = flatten((args, kwargs))
+        shape_key = structure
     device = leaves[0]._device if leaves else current_device()
-    key = (structure, signature(leaves), device.name)
+    key = (shape_key, signature(leaves), device.name)
 
     def build():
         closed, out_structure = stage_with_structure(lambda a, kw: fn(*a, **kw), leaves,
@@ -50,10 +52,6 @@ def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) 
     return cache.call(key, run, build)
 
 
-# the graphs (and devices) whose executable has run once with its outputs checked
-_checked: "weakref.WeakKeyDictionary[Graph, set[str]]" = weakref.WeakKeyDictionary()
-
-
 def run_executable(executable: Executable, arrays: Sequence[Any]) -> list[Any]:
     """``executable(arrays)``, with a failing kernel named as the dispatcher names it.
 
@@ -69,12 +67,11 @@ def run_executable(executable: Executable, arrays: Sequence[Any]) -> list[Any]:
     except Exception:
         _evaluate_checked(executable.graph, executable.device, arrays)
         raise  # the checked evaluation did not fail: the executor's own error stands
-    devices = _checked.get(executable.graph)
-    if devices is None or executable.device.name not in devices:
+    if not executable.outputs_checked:
         if any(_array_aval(array) != (var.aval.shape, var.aval.dtype.name)
                for array, var in zip(outputs, executable.graph.outputs)):
             _evaluate_checked(executable.graph, executable.device, arrays)
-        _checked.setdefault(executable.graph, set()).add(executable.device.name)
+        executable.outputs_checked = True
     return outputs
 
 

@@ -35,13 +35,17 @@ class Executable:
     fused plan in a background thread, and calls switch to it once it is ready.
     """
 
-    __slots__ = ("graph", "device", "_plan", "_nodes", "_calls", "_fusion", "__weakref__")
+    __slots__ = ("graph", "device", "_plan", "_nodes", "_calls", "_fusion", "outputs_checked",
+                 "__weakref__")
 
     def __init__(self, graph: Graph, device) -> None:
         self.graph = graph
         self.device = device
         self._nodes = [node for node in schedule(graph).nodes if node.op != "Constant"]
         self._calls = 0
+        # whether a run's outputs have been checked against the graph's shapes and dtypes
+        # (core/compiled.run_executable does it once)
+        self.outputs_checked = False
         fuser = device.fuser
         # the fusion to come: None (none, or done), or a thread compiling it
         self._fusion: Any = None

@@ -88,13 +88,14 @@ class Cell(StateVersioned):
             return self.construct(*args, **kwargs)
         if current_mode() != GRAPH_MODE:
             return self.construct(*args, **kwargs)
-        return self._call_compiled(args, kwargs)
+        # past StateVersioned's __getattribute__ (no graph is being built here): these are the
+        # Cell's own bookkeeping, read on every call
+        attribute = object.__getattribute__
+        return call_compiled(attribute(self, "_graphs"), attribute(self, "_construct_read"),
+                             args, kwargs)
 
     def _has_bprop(self) -> bool:
         return callable(getattr(type(self), "bprop", None))
-
-    def _call_compiled(self, args: tuple, kwargs: dict) -> Any:
-        return call_compiled(self._graphs, self._construct_read, args, kwargs)
 
     def _construct_read(self, *args: Any, **kwargs: Any) -> Any:
         note_read(self)  # the compiled graph bakes this cell's attributes in

@@ -76,5 +76,6 @@ def unflatten(structure: Any, leaves: list[Any]) -> Any:
 
 
 def signature(leaves: list[Any]) -> tuple:
-    """What a compiled graph depends on about its tensor inputs: shape, dtype, device."""
-    return tuple((t._aval, t._device.name) for t in leaves)
+    """What a compiled graph depends on about its tensor inputs: shape, dtype, device (as
+    values hashed in C: a cache key is hashed on every call)."""
+    return tuple((t._aval.shape, t._aval.dtype, t._device.name) for t in leaves)

@@ -42,7 +42,7 @@ def python_loop(expression: FusedExpression) -> str:
     """The source of ``fused(in0, in1, …, out)``: a loop nest over ``out`` computing the group
     element by element, each input indexed as it broadcasts (its shape is fixed by the graph).
     A group ending in a sum loops over its value's shape and adds each element into its place
-    in a float64 total (so a float32 sum rounds once, at the end), then writes ``out``."""
+    in ``out``, or for float32 in a float64 total (so the sum rounds once, at the end)."""
     shape = expression.shape
     rank = len(shape)
     indices = [f"i{d}" for d in range(rank)]
@@ -110,15 +110,20 @@ def python_loop(expression: FusedExpression) -> str:
     place = [("0" if kept_dims else None) if d in expression.reduce_axes else index
              for d, index in enumerate(indices)]
     place = [p for p in place if p is not None]
-    lines.append("    total = np.zeros(out.shape, np.float64)")
+    in_place = expression.out.dtype.name == "float64"
+    lines.append("    total = out" if in_place else "    total = np.empty(out.shape, np.float64)")
+    lines += ["    totals = total.reshape(total.size)",
+              "    for k in range(totals.size):",
+              "        totals[k] = 0.0"]
     # the summed axes outermost where they lead: the inner loop then adds into distinct places
     for depth, index in enumerate(indices):
         lines.append("    " * (depth + 1) + f"for {index} in range({shape[depth]}):")
     target = f"total[{', '.join(place)}]" if place else "total[()]"
     lines.append("    " * (rank + 1) + f"{target} += {render(expression.tree)}")
-    lines += ["    flat, summed = out.reshape(out.size), total.reshape(total.size)",
-              "    for k in range(flat.size):",
-              "        flat[k] = summed[k]"]
+    if not in_place:
+        lines += ["    flat = out.reshape(out.size)",
+                  "    for k in range(flat.size):",
+                  "        flat[k] = totals[k]"]
     return "\n".join(lines)
 
 

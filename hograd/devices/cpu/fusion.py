@@ -7,7 +7,8 @@ loop reads the inputs and writes the result once: a 6-op chain over 16,384 float
 *slower* than numpy on one core (56 µs), and so was numba on transcendental functions (its
 scalar libm tanh: 150 µs against numpy's vectorized 27 µs) — so CPU groups hold arithmetic,
 comparisons, ``where``, ``abs``, ``sqrt`` (one instruction) and ``tanh``, written to
-vectorize (``fused_math.py``: 15 µs), and leave exp, sin, … to numpy's kernels. Compiling
+vectorize (``fused_math.py``: 15 µs), and leave exp, sin, … to numpy's kernels; a group may
+end in the sum that reads it (``Fuser.reductions``), added up in its loop. Compiling
 costs 0.1–0.3 s a group, so the CPU compiles a graph's groups in a background thread once the
 graph has run twice (``Fuser.warm_calls``), and runs it unfused until they are ready; compiled
 groups are kept on disk (``cache_directory``), so a later process loads them: grad⁶ of an
@@ -115,7 +116,8 @@ def python_loop(expression: FusedExpression) -> str:
     lines += ["    totals = total.reshape(total.size)",
               "    for k in range(totals.size):",
               "        totals[k] = 0.0"]
-    # the summed axes outermost where they lead: the inner loop then adds into distinct places
+    # the value's own loop order: a sum over leading axes (a batch's column sums) adds into
+    # distinct places in the inner loop, which vectorizes
     for depth, index in enumerate(indices):
         lines.append("    " * (depth + 1) + f"for {index} in range({shape[depth]}):")
     target = f"total[{', '.join(place)}]" if place else "total[()]"

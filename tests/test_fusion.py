@@ -567,3 +567,24 @@ def test_a_fuser_that_fails_to_compile_leaves_the_graph_running_unfused(warm_cal
                                        rtol=1e-12, atol=1e-12)
         executable.wait_for_fusion()
     assert not executable._plan.fused
+
+
+@pytest.mark.skipif(not cpu_fusion.AVAILABLE, reason="numba (hograd[fusion]) is not installed")
+def test_numba_loops_skip_axes_of_length_one():
+    # a (1000, 100, 1) product looped its last axis innermost, one element at a time: 3.7×
+    # numpy's time; axes of length 1 now get index 0 and no loop
+    import ast
+    f64 = mstype.float64
+    tree = ast.parse("in0 * in1 - in2", mode="eval").body
+    inputs = (AbstractValue((6, 5, 1), f64), AbstractValue((6, 1, 1), f64),
+              AbstractValue((1,), f64))
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal(a.shape) for a in inputs]
+    value = arrays[0] * arrays[1] - arrays[2]
+    for out_shape, axes in [((6, 5, 1), ()), ((1, 5, 1), (0,)), ((6,), (1, 2))]:
+        expression = FusedExpression(tree, inputs, AbstractValue(out_shape, f64), 3,
+                                     reduce_axes=axes, element_shape=(6, 5, 1) if axes else None)
+        assert "for i2" not in cpu_fusion.python_loop(expression)
+        np.testing.assert_allclose(cpu_fusion.numba_compiler(expression)(*arrays),
+                                   value.sum(axis=axes).reshape(out_shape) if axes else value,
+                                   rtol=1e-14, atol=1e-14)

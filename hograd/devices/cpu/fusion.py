@@ -46,7 +46,10 @@ def python_loop(expression: FusedExpression) -> str:
     in ``out``, or for float32 in a float64 total (so the sum rounds once, at the end)."""
     shape = expression.shape
     rank = len(shape)
-    indices = [f"i{d}" for d in range(rank)]
+    # an axis of length 1 gets no loop (index 0): an innermost loop of one element would leave
+    # the loop around it scalar, which LLVM vectorizes otherwise (a (1000, 100, 1) product
+    # took 183 µs, numpy's broadcasting 49)
+    indices = ["0" if n == 1 else f"i{d}" for d, n in enumerate(shape)]
     number_dtypes = constant_dtypes(expression)
     value_dtypes = input_dtypes(expression)
 
@@ -101,11 +104,12 @@ def python_loop(expression: FusedExpression) -> str:
 
     params = ", ".join(f"in{i}" for i in range(len(expression.inputs)))
     lines = [f"def fused({params}{', ' if params else ''}out):"]
+    looped = [(d, index) for d, index in enumerate(indices) if index != "0"]
     if not expression.reduce_axes:
-        for depth, index in enumerate(indices):
-            lines.append("    " * (depth + 1) + f"for {index} in range(out.shape[{depth}]):")
+        for depth, (axis, index) in enumerate(looped):
+            lines.append("    " * (depth + 1) + f"for {index} in range(out.shape[{axis}]):")
         target = f"out[{', '.join(indices)}]" if rank else "out[()]"
-        lines.append("    " * (rank + 1) + f"{target} = {render(expression.tree)}")
+        lines.append("    " * (len(looped) + 1) + f"{target} = {render(expression.tree)}")
         return "\n".join(lines)
     kept_dims = len(expression.out.shape) == rank
     place = [("0" if kept_dims else None) if d in expression.reduce_axes else index
@@ -118,10 +122,10 @@ def python_loop(expression: FusedExpression) -> str:
               "        totals[k] = 0.0"]
     # the value's own loop order: a sum over leading axes (a batch's column sums) adds into
     # distinct places in the inner loop, which vectorizes
-    for depth, index in enumerate(indices):
-        lines.append("    " * (depth + 1) + f"for {index} in range({shape[depth]}):")
+    for depth, (axis, index) in enumerate(looped):
+        lines.append("    " * (depth + 1) + f"for {index} in range({shape[axis]}):")
     target = f"total[{', '.join(place)}]" if place else "total[()]"
-    lines.append("    " * (rank + 1) + f"{target} += {render(expression.tree)}")
+    lines.append("    " * (len(looped) + 1) + f"{target} += {render(expression.tree)}")
     if not in_place:
         lines += ["    flat = out.reshape(out.size)",
                   "    for k in range(flat.size):",

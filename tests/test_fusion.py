@@ -309,7 +309,8 @@ def cuda_kernel(expression, name):
     loads = "".join(f"const {t} &in{i} = p{i}[k]; " for i, t in enumerate(inputs))
     return (f'extern "C" __global__ void {name}({params}{result}* out, long n) {{\n'
             f"  long k = blockIdx.x * (long)blockDim.x + threadIdx.x;\n"
-            f"  if (k < n) {{ {loads}{result} &out0 = out[k]; out0 = {c_expression(expression)}; }}\n}}\n")
+            f"  if (k < n) {{ {loads}{result} &out0 = out[k]; "
+            f"out0 = {c_expression(expression)}; }}\n}}\n")
 
 
 @pytest.mark.skipif(NVCC is None, reason="no CUDA compiler (nvcc) here")

@@ -24,9 +24,9 @@ def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) 
     """``fn(*args, **kwargs)``, computed by the graph cached in ``cache`` for this signature."""
     tensor = tensor_type()
     if not kwargs and all(type(a) is tensor for a in args):
-        # the common call, tensors only: its structure without walking it, keyed by the count
-        # (hashing the structure hashes a marker per tensor; an int never equals a structure)
-        leaves, structure = list(args), tensors_only_structure(len(args))
+        # the common call, tensors only: keyed by the count, its structure made only for a
+        # build (hashing the structure hashes a marker per tensor; an int never equals one)
+        leaves, structure = list(args), None
         shape_key: Any = len(args)
     else:
         leaves, structure = flatten((args, kwargs))
@@ -35,8 +35,9 @@ def call_compiled(cache: VariantCache, fn: Callable, args: tuple, kwargs: dict) 
     key = (shape_key, signature(leaves), device.name)
 
     def build():
-        closed, out_structure = stage_with_structure(lambda a, kw: fn(*a, **kw), leaves,
-                                                     structure)
+        closed, out_structure = stage_with_structure(
+            lambda a, kw: fn(*a, **kw), leaves,
+            tensors_only_structure(len(leaves)) if structure is None else structure)
         graph = closed.graph
         return compile_graph(graph, device), closed.captured, out_structure, graph.outputs
 
